@@ -1,0 +1,75 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// One package, data flowing one way: CSV → scaler → model → model file → server.
+// AutoencoderCore knows nothing of HTTP; MicroHTTPDShim knows nothing of models.
+let package = Package(
+    name: "iot-autoencoder",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ae", targets: ["ae"]),
+        .executable(name: "ae-server", targets: ["ae-server"]),
+        .library(name: "AutoencoderCore", targets: ["AutoencoderCore"]),
+        .library(name: "TrafficFeatures", targets: ["TrafficFeatures"]),
+        .library(name: "InferenceServer", targets: ["InferenceServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        .target(
+            name: "MicroHTTPDShim",
+            linkerSettings: [.linkedLibrary("microhttpd")]
+        ),
+        .target(
+            name: "AutoencoderCore",
+            dependencies: ["CBLAS"]
+        ),
+        .target(name: "TrafficFeatures"),
+        .target(
+            name: "InferenceServer",
+            dependencies: [
+                "AutoencoderCore",
+                "MicroHTTPDShim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .executableTarget(
+            name: "ae",
+            dependencies: [
+                "AutoencoderCore",
+                "TrafficFeatures",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "ae-server",
+            dependencies: [
+                "InferenceServer",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "AutoencoderCoreTests", dependencies: ["AutoencoderCore"]),
+        .testTarget(name: "TrafficFeaturesTests", dependencies: ["TrafficFeatures"]),
+        .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "AutoencoderCore"]),
+    ]
+)

@@ -1,0 +1,190 @@
+/// The seed tutorial's autoencoder as a stack of Dense layers:
+/// n → 64 → LeakyReLU → 32 → LeakyReLU → 16 tanh (latent) → 32 → LeakyReLU → 64 → LeakyReLU → n sigmoid.
+///
+/// Keras writes LeakyReLU as a separate layer after a linear Dense; a Dense with a
+/// leaky-ReLU activation is the same function, with the same weights.
+public struct Autoencoder: Sendable, Equatable {
+    public var layers: [DenseLayer]
+    /// Index of the layer whose output is the latent code.
+    public let latentLayer: Int
+
+    public init(layers: [DenseLayer], latentLayer: Int) {
+        precondition(!layers.isEmpty && layers.indices.contains(latentLayer))
+        for (a, b) in zip(layers, layers.dropFirst()) { precondition(a.outputSize == b.inputSize, "layer sizes do not chain") }
+        precondition(layers.first!.inputSize == layers.last!.outputSize, "an autoencoder's output size equals its input size")
+        self.layers = layers
+        self.latentLayer = latentLayer
+    }
+
+    /// A freshly initialised network (Keras initialisers), encoder `hidden` then `latent`, decoder mirrored.
+    public init(inputSize: Int, hidden: [Int] = [64, 32], latent: Int = 16, seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let sizes = [inputSize] + hidden + [latent] + hidden.reversed() + [inputSize]
+        var layers: [DenseLayer] = []
+        for i in 0..<(sizes.count - 1) {
+            let activation: Activation
+            if i == hidden.count { activation = .tanh }                 // Dense(16, activation="tanh")
+            else if i == sizes.count - 2 { activation = .sigmoid }      // Dense(n, activation="sigmoid")
+            else { activation = .leakyRelu }                            // Dense(k) then LeakyReLU()
+            layers.append(DenseLayer(inputSize: sizes[i], outputSize: sizes[i + 1], activation: activation, rng: &rng))
+        }
+        self.init(layers: layers, latentLayer: hidden.count)
+    }
+
+    public var inputSize: Int { layers[0].inputSize }
+    public var latentSize: Int { layers[latentLayer].outputSize }
+    public var parameterCount: Int { layers.reduce(0) { $0 + $1.kernel.count + $1.bias.count } }
+
+    /// The widest layer, which sizes the scratch buffers.
+    var widest: Int { layers.map(\.outputSize).max()! }
+
+    /// Runs layers 0...last over `rows` inputs, keeping each layer's output in `workspace`.
+    func forward(_ x: UnsafePointer<Float>, rows: Int, through last: Int, workspace: inout Workspace) {
+        precondition(rows <= workspace.capacity, "batch larger than the workspace")
+        var input = x
+        for l in 0...last {
+            workspace.outputs[l].withUnsafeMutableBufferPointer { out in
+                layers[l].forward(input, rows: rows, into: out.baseAddress!)
+                input = UnsafePointer(out.baseAddress!)
+            }
+        }
+    }
+
+    /// Encodes `rows` scaled inputs into `out` (`rows × latentSize`), in chunks of the workspace's capacity.
+    public func encode(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>, workspace: inout Workspace) {
+        let n = inputSize, k = latentSize
+        let rows = x.count / n
+        precondition(out.count == rows * k)
+        var r = 0
+        while r < rows {
+            let b = min(workspace.capacity, rows - r)
+            forward(x.baseAddress! + r * n, rows: b, through: latentLayer, workspace: &workspace)
+            workspace.outputs[latentLayer].withUnsafeBufferPointer { z in
+                (out.baseAddress! + r * k).update(from: z.baseAddress!, count: b * k)
+            }
+            r += b
+        }
+    }
+
+    /// Reconstructs `rows` scaled inputs. `reconstruction` (`rows × n`) may be nil; `errors`
+    /// receives each row's mean squared error in the scaled space (Keras's `mse`, float32).
+    public func reconstruct(_ x: UnsafeBufferPointer<Float>, reconstruction: UnsafeMutableBufferPointer<Float>?,
+                            errors: UnsafeMutableBufferPointer<Float>, workspace: inout Workspace) {
+        let n = inputSize
+        let rows = x.count / n
+        precondition(errors.count == rows)
+        let last = layers.count - 1
+        var r = 0
+        while r < rows {
+            let b = min(workspace.capacity, rows - r)
+            let xi = x.baseAddress! + r * n
+            forward(xi, rows: b, through: last, workspace: &workspace)
+            workspace.outputs[last].withUnsafeBufferPointer { y in
+                for i in 0..<b { errors[r + i] = Self.meanSquaredError(xi + i * n, y.baseAddress! + i * n, n) }
+                if let reconstruction { (reconstruction.baseAddress! + r * n).update(from: y.baseAddress!, count: b * n) }
+            }
+            r += b
+        }
+    }
+
+    /// Mean over the last axis of (y − ŷ)², as `keras.losses.mean_squared_error` computes it.
+    @inline(__always)
+    static func meanSquaredError(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s: Float = 0
+        for j in 0..<n { let d = b[j] - a[j]; s += d * d }
+        return s / Float(n)
+    }
+
+    /// One training step's gradients for a batch: returns the batch's MSE loss and fills
+    /// `gradients` (same layout as the layers). Assumes `forward(..., through: last)` ran on `x`.
+    func backward(_ x: UnsafePointer<Float>, rows: Int, workspace: inout Workspace, gradients: inout Gradients) -> Float {
+        let n = inputSize
+        let last = layers.count - 1
+        // Loss "sum_over_batch_size": L = Σ (ŷ − y)² / (rows · n), so dL/dŷ = 2 (ŷ − y) / (rows · n).
+        let scale = 2 / Float(rows * n)
+        var loss: Float = 0
+        workspace.outputs[last].withUnsafeBufferPointer { y in
+            workspace.deltas[last].withUnsafeMutableBufferPointer { g in
+                for i in 0..<(rows * n) {
+                    let d = y[i] - x[i]
+                    loss += d * d
+                    g[i] = d * scale
+                }
+            }
+        }
+        loss /= Float(rows * n)
+        for l in stride(from: last, through: 0, by: -1) {
+            let layer = layers[l]
+            let cin = layer.inputSize, cout = layer.outputSize
+            workspace.withLayer(l) { out, delta, inputGrad, prevOut in
+                layer.activation.backward(output: out, grad: delta, count: rows * cout)
+                let input = prevOut ?? x
+                // dW = inputᵀ · dZ
+                gradients.kernels[l].withUnsafeMutableBufferPointer { gw in
+                    BLAS.gemm(transA: true, m: cin, n: cout, k: rows, a: input, b: delta, beta: 0, c: gw.baseAddress!)
+                }
+                // db = Σ_rows dZ
+                gradients.biases[l].withUnsafeMutableBufferPointer { gb in
+                    for j in 0..<cout { gb[j] = 0 }
+                    for r in 0..<rows { for j in 0..<cout { gb[j] += delta[r * cout + j] } }
+                }
+                // dX = dZ · Wᵀ, into the previous layer's delta
+                if let inputGrad {
+                    layer.kernel.withUnsafeBufferPointer { w in
+                        BLAS.gemm(transB: true, m: rows, n: cin, k: cout, a: delta, b: w.baseAddress!, beta: 0, c: inputGrad)
+                    }
+                }
+            }
+        }
+        return loss
+    }
+}
+
+/// Scratch buffers for a batch of up to `capacity` rows: one output and one delta per layer.
+/// Allocated once, so the training and serving loops allocate nothing.
+public struct Workspace: Sendable {
+    public let capacity: Int
+    var outputs: [[Float]]
+    var deltas: [[Float]]
+
+    public init(for network: Autoencoder, capacity: Int) {
+        self.capacity = capacity
+        outputs = network.layers.map { [Float](repeating: 0, count: capacity * $0.outputSize) }
+        deltas = outputs
+    }
+
+    /// Pointers for layer l's backward step: its output, its delta, the previous layer's delta
+    /// (nil for the first layer) and the previous layer's output (nil for the first layer).
+    mutating func withLayer(_ l: Int, _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                                               UnsafeMutablePointer<Float>?, UnsafePointer<Float>?) -> Void) {
+        outputs.withUnsafeMutableBufferPointer { outs in
+            deltas.withUnsafeMutableBufferPointer { ds in
+                outs[l].withUnsafeMutableBufferPointer { out in
+                    ds[l].withUnsafeMutableBufferPointer { delta in
+                        if l == 0 {
+                            body(UnsafePointer(out.baseAddress!), delta.baseAddress!, nil, nil)
+                        } else {
+                            outs[l - 1].withUnsafeMutableBufferPointer { prev in
+                                ds[l - 1].withUnsafeMutableBufferPointer { prevDelta in
+                                    body(UnsafePointer(out.baseAddress!), delta.baseAddress!, prevDelta.baseAddress!,
+                                         UnsafePointer(prev.baseAddress!))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Gradients with the layers' shapes.
+public struct Gradients: Sendable {
+    public var kernels: [[Float]]
+    public var biases: [[Float]]
+
+    public init(for network: Autoencoder) {
+        kernels = network.layers.map { [Float](repeating: 0, count: $0.kernel.count) }
+        biases = network.layers.map { [Float](repeating: 0, count: $0.bias.count) }
+    }
+}

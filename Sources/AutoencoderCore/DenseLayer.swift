@@ -1,0 +1,48 @@
+/// A fully connected layer, `y = activation(x · kernel + bias)`.
+///
+/// The kernel is stored as Keras stores it, `inputSize × outputSize` row-major, so the
+/// safetensors file loads straight into `Dense.set_weights`.
+public struct DenseLayer: Sendable, Equatable {
+    public let inputSize: Int
+    public let outputSize: Int
+    public var activation: Activation
+    /// `inputSize × outputSize`, row-major.
+    public var kernel: [Float]
+    /// `outputSize`.
+    public var bias: [Float]
+
+    public init(inputSize: Int, outputSize: Int, activation: Activation, kernel: [Float], bias: [Float]) {
+        precondition(kernel.count == inputSize * outputSize && bias.count == outputSize, "layer shape mismatch")
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        self.activation = activation
+        self.kernel = kernel
+        self.bias = bias
+    }
+
+    /// Keras's defaults for `Dense`: `kernel_initializer="glorot_uniform"`, `bias_initializer="zeros"`.
+    /// Glorot uniform draws from U(−limit, limit) with limit = √(6 / (fan_in + fan_out)).
+    public init(inputSize: Int, outputSize: Int, activation: Activation, rng: inout SplitMix64) {
+        let limit = (6.0 / Float(inputSize + outputSize)).squareRoot()
+        var kernel = [Float](repeating: 0, count: inputSize * outputSize)
+        for i in kernel.indices { kernel[i] = (rng.nextUnitFloat() * 2 - 1) * limit }
+        self.init(inputSize: inputSize, outputSize: outputSize, activation: activation,
+                  kernel: kernel, bias: [Float](repeating: 0, count: outputSize))
+    }
+
+    /// Forward pass of `rows` inputs: out = activation(x · W + b).
+    @inline(__always)
+    func forward(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+        bias.withUnsafeBufferPointer { b in
+            for r in 0..<rows { (out + r * outputSize).update(from: b.baseAddress!, count: outputSize) }
+        }
+        kernel.withUnsafeBufferPointer { w in
+            if rows == 1 {
+                BLAS.gemvTransposed(rows: inputSize, cols: outputSize, a: w.baseAddress!, x: x, y: out)
+            } else {
+                BLAS.gemm(m: rows, n: outputSize, k: inputSize, a: x, b: w.baseAddress!, beta: 1, c: out)
+            }
+        }
+        activation.apply(out, count: rows * outputSize)
+    }
+}

@@ -1,0 +1,79 @@
+/// scikit-learn's `MinMaxScaler(feature_range=(0, 1))`, in float64 as scikit-learn computes it.
+///
+/// `transform(x) = x * scale + min`, with `scale = 1 / (data_max - data_min)` and
+/// `min = -data_min * scale`. A constant column has range 0, which scikit-learn's
+/// `_handle_zeros_in_scale` replaces by 1, so it maps to `x - data_min` (0 on the training data).
+/// Later data is not clipped (`clip=False` is the default): values outside the training range
+/// land outside [0, 1], which is exactly what makes attacks stand out.
+public struct MinMaxScaler: Sendable, Equatable {
+    /// scikit-learn's `scale_`.
+    public var scale: [Double]
+    /// scikit-learn's `min_`.
+    public var min: [Double]
+
+    public init(scale: [Double], min: [Double]) {
+        precondition(scale.count == min.count)
+        self.scale = scale
+        self.min = min
+    }
+
+    public var featureCount: Int { scale.count }
+
+    /// Fits on `rows × n` row-major values.
+    public init(fitting values: [Double], columns n: Int) {
+        precondition(n > 0 && values.count % n == 0 && !values.isEmpty, "fit needs at least one row")
+        var lo = [Double](repeating: .infinity, count: n)
+        var hi = [Double](repeating: -.infinity, count: n)
+        values.withUnsafeBufferPointer { v in
+            var i = 0
+            while i < v.count {
+                for j in 0..<n {
+                    let x = v[i + j]
+                    if x < lo[j] { lo[j] = x }
+                    if x > hi[j] { hi[j] = x }
+                }
+                i += n
+            }
+        }
+        var scale = [Double](repeating: 1, count: n)
+        var min = [Double](repeating: 0, count: n)
+        for j in 0..<n {
+            var range = hi[j] - lo[j]
+            if range == 0 { range = 1 }   // sklearn _handle_zeros_in_scale
+            scale[j] = 1.0 / range        // feature_range=(0, 1): (max - min) / data_range
+            min[j] = 0.0 - lo[j] * scale[j]
+        }
+        self.init(scale: scale, min: min)
+    }
+
+    /// Scales row-major raw values into `out` as Float (the cast Keras applies to float64 input).
+    public func transform(_ values: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Float>) {
+        let n = scale.count
+        precondition(values.count == out.count && values.count % n == 0)
+        scale.withUnsafeBufferPointer { s in
+            min.withUnsafeBufferPointer { m in
+                var i = 0
+                while i < values.count {
+                    for j in 0..<n {
+                        var x = values[i + j]
+                        x *= s[j]      // sklearn: X *= self.scale_
+                        x += m[j]      //          X += self.min_
+                        out[i + j] = Float(x)
+                    }
+                    i += n
+                }
+            }
+        }
+    }
+
+    public func transform(_ values: [Double]) -> [Float] {
+        var out = [Float](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { v in out.withUnsafeMutableBufferPointer { transform(v, into: $0) } }
+        return out
+    }
+
+    /// The inverse, back to the client's units.
+    public func inverse(_ scaled: Float, column j: Int) -> Double {
+        (Double(scaled) - min[j]) / scale[j]
+    }
+}

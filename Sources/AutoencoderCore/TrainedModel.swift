@@ -1,0 +1,44 @@
+/// Everything needed to serve: the network, the feature order, the scaler fitted on the
+/// training rows, the anomaly threshold and how the model was made. This is what a
+/// `.safetensors` model file holds.
+public struct TrainedModel: Sendable, Equatable {
+    public var network: Autoencoder
+    /// Input features, in the network's order.
+    public var featureNames: [String]
+    public var scaler: MinMaxScaler
+    /// Per-sample MSE (scaled space) above which a sample is an anomaly.
+    public var threshold: Float
+    public var thresholdRule: ThresholdRule
+    public var training: TrainingSummary
+
+    public init(network: Autoencoder, featureNames: [String], scaler: MinMaxScaler, threshold: Float,
+                thresholdRule: ThresholdRule, training: TrainingSummary) {
+        precondition(featureNames.count == network.inputSize && scaler.featureCount == network.inputSize)
+        self.network = network
+        self.featureNames = featureNames
+        self.scaler = scaler
+        self.threshold = threshold
+        self.thresholdRule = thresholdRule
+        self.training = training
+    }
+
+    /// Scales a table (matched by name already) and returns its per-row reconstruction errors.
+    public func reconstructionErrors(_ table: FeatureTable) -> [Float] {
+        let scaled = scaler.transform(table.values)
+        var errors = [Float](repeating: 0, count: table.rowCount)
+        var ws = Workspace(for: network, capacity: 256)
+        scaled.withUnsafeBufferPointer { x in
+            errors.withUnsafeMutableBufferPointer { network.reconstruct(x, reconstruction: nil, errors: $0, workspace: &ws) }
+        }
+        return errors
+    }
+
+    /// Latent codes, `rows × latentSize`.
+    public func encode(_ table: FeatureTable) -> [Float] {
+        let scaled = scaler.transform(table.values)
+        var out = [Float](repeating: 0, count: table.rowCount * network.latentSize)
+        var ws = Workspace(for: network, capacity: 256)
+        scaled.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { network.encode(x, into: $0, workspace: &ws) } }
+        return out
+    }
+}

@@ -1,0 +1,3 @@
+#pragma once
+// OpenBLAS's CBLAS interface (Debian libopenblas-dev); pkg-config "openblas" adds its include dir.
+#include <cblas.h>

@@ -1,0 +1,2 @@
+#pragma once
+int mhd_shim_version(void);

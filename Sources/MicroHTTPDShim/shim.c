@@ -1,0 +1,3 @@
+#include <microhttpd.h>
+#include "MicroHTTPDShim.h"
+int mhd_shim_version(void) { return 1; }

@@ -1,0 +1,44 @@
+import ArgumentParser
+import AutoencoderCore
+import Foundation
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score a labelled test CSV: per-class MSE, confusion counts, TPR, FPR, precision, F1, ROC-AUC.")
+
+    @Option(help: "Model file from `ae train`.") var model: String
+    @Option(help: "Labelled test CSV (needs a 'target' column: 0 benign, other values attack classes).") var test: String
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func run() throws {
+        let m = try ModelFile.read(path: model)
+        let table = try CSVReader(features: m.featureNames).read(path: test)
+        guard let targets = table.targets else { throw CLIError("\(test): no 'target' column, so there is nothing to evaluate against") }
+        let errors = m.reconstructionErrors(table)
+        let report = DetectionReport(errors: errors, targets: targets, threshold: m.threshold)
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            return
+        }
+        func pct(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "n/a" }
+        print("Test file:  \(test) (\(report.rows) rows)")
+        print("Threshold:  \(m.threshold) (\(m.thresholdRule))")
+        print("")
+        print("class       rows      mean MSE      flagged")
+        for c in report.classes {
+            let name = c.target == 0 ? "benign" : "attack \(c.target)"
+            print(name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                  + String(c.rows).padding(toLength: 10, withPad: " ", startingAt: 0)
+                  + String(format: "%-14.6g", c.meanMSE) + String(format: "%.4f", c.flaggedRate))
+        }
+        print("")
+        print("TP \(report.truePositives)  FP \(report.falsePositives)  TN \(report.trueNegatives)  FN \(report.falseNegatives)")
+        print("TPR \(pct(report.tpr))  FPR \(pct(report.fpr))  precision \(pct(report.precision))  F1 \(pct(report.f1))  ROC-AUC \(pct(report.rocAUC))")
+        let attackClasses = report.classes.filter { $0.target != 0 }
+        if attackClasses.count > 1 {
+            print("TPR per attack class: " + attackClasses.map { "\($0.target): \(String(format: "%.4f", $0.flaggedRate))" }.joined(separator: ", "))
+        }
+    }
+}

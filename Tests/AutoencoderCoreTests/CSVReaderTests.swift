@@ -1,0 +1,106 @@
+import Testing
+@testable import AutoencoderCore
+
+@Suite struct CSVReaderTests {
+    let dir = temporaryDirectory()
+
+    func read(_ text: String, features: [String]? = nil, chunk: Int? = nil) throws(CSVError) -> FeatureTable {
+        var reader = CSVReader(features: features)
+        if let chunk { reader.chunkSize = chunk }
+        return try reader.read(path: writeFile(text, in: dir))
+    }
+
+    func error(_ text: String, features: [String]? = nil) -> CSVError? {
+        do { _ = try read(text, features: features); return nil } catch { return error }
+    }
+
+    @Test func readsKaggleFormWithTargetAnywhere() throws {
+        let t = try read("a,target,b\n1,0,2\n3.5,2,-4e2\n")
+        #expect(t.featureNames == ["a", "b"])
+        #expect(t.values == [1, 2, 3.5, -400])
+        #expect(t.targets == [0, 2])
+    }
+
+    @Test func readsUCIFormWithoutTarget() throws {
+        let t = try read("a,b\r\n1,2\r\n3,4\r\n")
+        #expect(t.targets == nil)
+        #expect(t.values == [1, 2, 3, 4])
+    }
+
+    @Test func matchesColumnsByNameInAnyOrder() throws {
+        let t = try read("\u{FEFF}b,extra,a,target\n2,9,1,0\n", features: ["a", "b"])
+        #expect(t.values == [1, 2])
+        #expect(t.ignoredColumns == ["extra"])
+    }
+
+    @Test func linesSpanningChunkBoundaries() throws {
+        var text = "a,b,target\n"
+        for i in 0..<500 { text += "\(i).25,\(i * 2),\(i % 3)\n" }
+        let t = try read(text, chunk: 64)
+        #expect(t.rowCount == 500)
+        #expect(t.values[2 * 499] == 499.25 && t.values[2 * 499 + 1] == 998)
+        #expect(t.targets![499] == 499 % 3)
+    }
+
+    @Test func numberGrammar() {
+        #expect(DecimalParser.parse("60.000000") == .value(60))
+        #expect(DecimalParser.parse("1.505784517e9") == .value(1_505_784_517))
+        #expect(DecimalParser.parse("-0.0000012") == .value(-0.0000012))
+        #expect(DecimalParser.parse("0.12345678901234568") == .value(0.12345678901234568))
+        #expect(DecimalParser.parse("123456789012345678901234") == .value(123456789012345678901234.0))
+        #expect(DecimalParser.parse("5.67e+17") == .value(5.67e17))
+        #expect(DecimalParser.parse(".5") == .value(0.5))
+        #expect(DecimalParser.parse("0x10") == .notNumeric)
+        #expect(DecimalParser.parse("1e") == .notNumeric)
+        #expect(DecimalParser.parse("1.2.3") == .notNumeric)
+        #expect(DecimalParser.parse("") == .notNumeric)
+        #expect(DecimalParser.parse("NaN") == .nonFinite)
+        #expect(DecimalParser.parse("-inf") == .nonFinite)
+        #expect(DecimalParser.parse("1e999") == .nonFinite)
+    }
+
+    @Test func refusesNonNumericCellNamingLineAndColumn() {
+        let e = error("a,b\n1,2\n3,abc\n")
+        #expect(e?.kind == .notNumeric("abc"))
+        #expect(e?.line == 3 && e?.column == "b")
+        #expect(e?.description.contains("data.csv:3: column 'b'") == true)
+    }
+
+    @Test func refusesWrongFieldCount() {
+        #expect(error("a,b\n1,2,3\n")?.kind == .fieldCount(expected: 2, found: 3))
+        #expect(error("a,b\n1\n")?.kind == .fieldCount(expected: 2, found: 1))
+    }
+
+    @Test func refusesMissingAndDuplicateColumns() {
+        #expect(error("a,c\n1,2\n", features: ["a", "b"])?.kind == .missingFeatures(["b"]))
+        #expect(error("a,b,a\n1,2,3\n")?.kind == .duplicateColumn("a"))
+        #expect(error("a,,b\n1,2,3\n")?.kind == .emptyColumnName(index: 2))
+        #expect(error("target\n1\n")?.kind == .noFeatureColumns)
+    }
+
+    @Test func refusesNaNAndInf() {
+        #expect(error("a,b\n1,nan\n")?.kind == .nonFinite("nan"))
+        #expect(error("a,b\n1,-Infinity\n")?.kind == .nonFinite("-Infinity"))
+        #expect(error("a,b\n1,1e400\n")?.kind == .nonFinite("1e400"))
+    }
+
+    @Test func refusesEmptyFileNoHeaderNoRows() {
+        #expect(error("")?.kind == .emptyFile)
+        #expect(error("1,2\n3,4\n")?.kind == .noHeader)
+        #expect(error("a,b\n")?.kind == .noRows)
+    }
+
+    @Test func refusesBadTarget() {
+        #expect(error("a,target\n1,0.5\n")?.kind == .badTarget("0.5"))
+        #expect(error("a,target\n1,x\n")?.kind == .badTarget("x"))
+    }
+
+    @Test func missingFileIsAnError() {
+        do {
+            _ = try CSVReader().read(path: dir.appendingPathComponent("nope.csv").path)
+            Issue.record("expected an error")
+        } catch {
+            guard case .cannotOpen = error.kind else { Issue.record("wrong kind \(error)"); return }
+        }
+    }
+}
