@@ -52,6 +52,11 @@ final class TextSink {
         if buffer.count >= 1 << 20 { flush() }
     }
 
+    func write(bytes: UnsafeBufferPointer<UInt8>) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
     func flush() {
         var off = 0
         buffer.withUnsafeBytes { raw in
