@@ -1,0 +1,37 @@
+import Foundation
+@testable import TrafficFeatures
+
+/// `../shared` beside the repository (CI lays it there).
+let sharedDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../../../shared").standardizedFileURL
+
+func temporaryFile(_ text: String, name: String = "packets.csv") -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ae-tf-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let path = dir.appendingPathComponent(name).path
+    try! text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// A small harness: packets between named hosts, features by name.
+struct Harness {
+    let addresses = AddressTable()
+    var extractor: FeatureExtractor
+    var row = [Double](repeating: .nan, count: FeatureNames.count)
+
+    init(mode: FeatureExtractor.Mode = .nbaiot, idleTimeout: Double = 0) {
+        extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
+    }
+
+    func packet(_ t: Double, _ len: Double, _ src: String, _ dst: String, sport: String = "1000", dport: String = "80") -> Packet {
+        Packet(time: t, length: len, srcMAC: addresses.intern("mac-" + src), dstMAC: addresses.intern("mac-" + dst),
+               srcIP: addresses.intern(src), dstIP: addresses.intern(dst),
+               srcProto: addresses.intern(sport), dstProto: addresses.intern(dport), isARP: false)
+    }
+
+    mutating func send(_ p: Packet) {
+        row.withUnsafeMutableBufferPointer { extractor.process(p, into: $0.baseAddress!) }
+    }
+
+    subscript(_ name: String) -> Double { row[FeatureNames.all.firstIndex(of: name)!] }
+}
