@@ -66,6 +66,8 @@ let package = Package(
             dependencies: [
                 "InferenceServer",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
         .testTarget(name: "AutoencoderCoreTests", dependencies: ["AutoencoderCore"]),

@@ -25,3 +25,9 @@ enum BLAS {
         openblas_set_num_threads(1)
     }
 }
+
+extension Autoencoder {
+    /// Makes OpenBLAS single-threaded. The server calls it at start: its parallelism comes from
+    /// libmicrohttpd's threads, and OpenBLAS threads would only compete with them.
+    public static func useSingleThreadedBLAS() { BLAS.useOneThread() }
+}

@@ -20,6 +20,14 @@ public struct TrainingSummary: Sendable, Equatable, Codable {
     /// Rows the threshold was calibrated on.
     public var thresholdRows: Int
 
+    public init(epochsRun: Int, finalLoss: Double, finalValLoss: Double?, bestEpoch: Int, trainRows: Int, validationRows: Int,
+                rows: String, seed: UInt64, batchSize: Int, learningRate: Double, dataSHA256: String, date: String, thresholdRows: Int) {
+        self.epochsRun = epochsRun; self.finalLoss = finalLoss; self.finalValLoss = finalValLoss; self.bestEpoch = bestEpoch
+        self.trainRows = trainRows; self.validationRows = validationRows; self.rows = rows; self.seed = seed
+        self.batchSize = batchSize; self.learningRate = learningRate; self.dataSHA256 = dataSHA256; self.date = date
+        self.thresholdRows = thresholdRows
+    }
+
     enum CodingKeys: String, CodingKey {
         case epochsRun = "epochs_run", finalLoss = "final_loss", finalValLoss = "final_val_loss", bestEpoch = "best_epoch"
         case trainRows = "train_rows", validationRows = "validation_rows", rows, seed, batchSize = "batch_size"

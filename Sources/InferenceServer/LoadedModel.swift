@@ -1,0 +1,57 @@
+import AutoencoderCore
+import Foundation
+import Synchronization
+
+/// A model file loaded and validated in full, with what the server reports about it. Immutable:
+/// a reload builds a new one and swaps the reference, so a request sees one model throughout.
+final class LoadedModel: Sendable {
+    let model: TrainedModel
+    let path: String
+    let sha256: String
+    /// `<file name without extension>@<first 12 hex of the SHA-256>`.
+    let name: String
+    let loadedAt: Date
+    let loadSeconds: Double
+    let featureIndex: [String: Int]
+    /// Scratch buffers for single rows, reused across requests.
+    private let workspaces: Mutex<[Workspace]>
+
+    init(path: String) throws(ModelFileError) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        // Hash what is parsed: read once, so a file replaced mid-load cannot mix two versions.
+        let bytes: [UInt8]
+        do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw .io(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file")
+        }
+        model = try ModelFile.decode(bytes, path: path)
+        self.path = path
+        sha256 = SHA256.hex(bytes)
+        let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        name = "\(base)@\(sha256.prefix(12))"
+        loadedAt = Date()
+        featureIndex = Dictionary(uniqueKeysWithValues: model.featureNames.enumerated().map { ($1, $0) })
+        workspaces = Mutex([])
+        loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// Runs `body` with a workspace of at least `rows` rows (pooled for small batches).
+    func withWorkspace<R>(rows: Int, _ body: (inout Workspace) -> R) -> R {
+        let capacity = max(rows, 1)
+        if capacity > 64 {
+            var ws = Workspace(for: model.network, capacity: min(capacity, 256))
+            return body(&ws)
+        }
+        var ws = workspaces.withLock { $0.popLast() } ?? Workspace(for: model.network, capacity: 64)
+        let r = body(&ws)
+        workspaces.withLock { if $0.count < 64 { $0.append(ws) } }
+        return r
+    }
+}
+
+/// Holds the model being served; a swap is atomic (one lock-protected reference).
+final class ModelStore: Sendable {
+    private let current: Mutex<LoadedModel?>
+    init(_ model: LoadedModel?) { current = Mutex(model) }
+    var model: LoadedModel? { current.withLock { $0 } }
+    func replace(with m: LoadedModel) { current.withLock { $0 = m } }
+}

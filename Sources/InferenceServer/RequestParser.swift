@@ -1,0 +1,266 @@
+import AutoencoderCore
+
+/// A request body turned into rows of raw features in the model's order.
+struct ParsedRows {
+    /// `rows × featureCount`, raw (unscaled) client units.
+    var values: [Double]
+    var rows: Int
+    /// `instances` form: the answer is a list.
+    var batched: Bool
+}
+
+/// Why a request body was refused (always a 400).
+struct RequestError: Error {
+    var message: String
+    init(_ m: String) { message = m }
+}
+
+/// A strict (RFC 8259) parser for the three request forms, straight from the body's bytes:
+///
+///     {"features": [x1, …, xn]}
+///     {"features": {"name": x, …}}          every name required, no unknown names
+///     {"instances": [row, row, …]}          each row an array or an object, 1…max_batch rows
+///
+/// Nesting is fixed by this grammar, so depth is bounded; numbers must be JSON numbers, finite,
+/// and within Float's range. The body is copied with a NUL sentinel, so no parse reads past it.
+struct RequestParser {
+    let featureCount: Int
+    let featureIndex: [String: Int]
+    let featureNames: [String]
+    let maxBatch: Int
+
+    func parse(_ body: UnsafeBufferPointer<UInt8>) throws(RequestError) -> ParsedRows {
+        var bytes = [UInt8](repeating: 0, count: body.count + 1)
+        if body.count > 0 { bytes.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: body.baseAddress!, count: body.count) } }
+        return try bytes.withUnsafeBufferPointer { (p) throws(RequestError) -> ParsedRows in
+            var c = Cursor(base: p.baseAddress!, end: body.count)
+            return try parseTop(&c)
+        }
+    }
+
+    struct Cursor {
+        let base: UnsafePointer<UInt8>
+        let end: Int
+        var i = 0
+        init(base: UnsafePointer<UInt8>, end: Int) { self.base = base; self.end = end }
+
+        @inline(__always) mutating func skipSpace() {
+            while i < end, base[i] == 0x20 || base[i] == 0x0A || base[i] == 0x0D || base[i] == 0x09 { i += 1 }
+        }
+        @inline(__always) func peek() -> UInt8? { i < end ? base[i] : nil }
+        mutating func expect(_ ch: UInt8, _ what: String) throws(RequestError) {
+            skipSpace()
+            guard i < end, base[i] == ch else { throw RequestError("malformed JSON at byte \(i): expected \(what)") }
+            i += 1
+        }
+    }
+
+    private func parseTop(_ c: inout Cursor) throws(RequestError) -> ParsedRows {
+        c.skipSpace()
+        if c.i == c.end { throw RequestError("empty body: expected a JSON object with 'features' or 'instances'") }
+        try c.expect(UInt8(ascii: "{"), "'{'")
+        var result: ParsedRows? = nil
+        c.skipSpace()
+        if c.peek() == UInt8(ascii: "}") { throw RequestError("expected 'features' or 'instances'") }
+        while true {
+            c.skipSpace()
+            let key = try parseString(&c)
+            try c.expect(UInt8(ascii: ":"), "':'")
+            guard result == nil else {
+                throw RequestError(key == "features" || key == "instances" ? "give exactly one of 'features' and 'instances'" : "unknown key '\(key)'; expected 'features' or 'instances'")
+            }
+            switch key {
+            case "features":
+                var values = [Double](repeating: 0, count: featureCount)
+                try values.withUnsafeMutableBufferPointer { (v) throws(RequestError) in try parseRow(&c, into: v.baseAddress!, label: "features") }
+                result = ParsedRows(values: values, rows: 1, batched: false)
+            case "instances":
+                result = try parseInstances(&c)
+            default:
+                throw RequestError("unknown key '\(key)'; expected 'features' or 'instances'")
+            }
+            c.skipSpace()
+            guard let ch = c.peek() else { throw RequestError("malformed JSON: unexpected end of body") }
+            if ch == UInt8(ascii: "}") { c.i += 1; break }
+            if ch != UInt8(ascii: ",") { throw RequestError("malformed JSON at byte \(c.i): expected ',' or '}'") }
+            c.i += 1
+        }
+        c.skipSpace()
+        if c.i != c.end { throw RequestError("malformed JSON at byte \(c.i): trailing data after the object") }
+        return result!
+    }
+
+    private func parseInstances(_ c: inout Cursor) throws(RequestError) -> ParsedRows {
+        try c.expect(UInt8(ascii: "["), "'[' after 'instances'")
+        var values: [Double] = []
+        var rows = 0
+        c.skipSpace()
+        if c.peek() == UInt8(ascii: "]") { throw RequestError("'instances' is empty; send 1…\(maxBatch) rows") }
+        while true {
+            if rows == maxBatch { throw RequestError("'instances' has more than max_batch = \(maxBatch) rows") }
+            values.append(contentsOf: repeatElement(0, count: featureCount))
+            let start = rows * featureCount
+            try values.withUnsafeMutableBufferPointer { (v) throws(RequestError) in
+                try parseRow(&c, into: v.baseAddress! + start, label: "instances[\(rows)]")
+            }
+            rows += 1
+            c.skipSpace()
+            guard let ch = c.peek() else { throw RequestError("malformed JSON: unexpected end of body") }
+            if ch == UInt8(ascii: "]") { c.i += 1; break }
+            if ch != UInt8(ascii: ",") { throw RequestError("malformed JSON at byte \(c.i): expected ',' or ']' in 'instances'") }
+            c.i += 1
+        }
+        return ParsedRows(values: values, rows: rows, batched: true)
+    }
+
+    /// One row: an array of exactly `featureCount` numbers, or an object naming every feature.
+    private func parseRow(_ c: inout Cursor, into out: UnsafeMutablePointer<Double>, label: String) throws(RequestError) {
+        c.skipSpace()
+        guard let ch = c.peek() else { throw RequestError("malformed JSON: unexpected end of body") }
+        if ch == UInt8(ascii: "[") {
+            c.i += 1
+            var k = 0
+            c.skipSpace()
+            if c.peek() == UInt8(ascii: "]") { throw RequestError("\(label): expected \(featureCount) features, got 0") }
+            while true {
+                if k == featureCount { throw RequestError("\(label): expected \(featureCount) features, got more") }
+                out[k] = try parseNumber(&c, label: "\(label)[\(k)]")
+                k += 1
+                c.skipSpace()
+                guard let d = c.peek() else { throw RequestError("malformed JSON: unexpected end of body") }
+                if d == UInt8(ascii: "]") { c.i += 1; break }
+                if d != UInt8(ascii: ",") { throw RequestError("malformed JSON at byte \(c.i): expected ',' or ']' in \(label)") }
+                c.i += 1
+            }
+            if k != featureCount { throw RequestError("\(label): expected \(featureCount) features, got \(k)") }
+        } else if ch == UInt8(ascii: "{") {
+            c.i += 1
+            var seen = [Bool](repeating: false, count: featureCount)
+            var count = 0
+            c.skipSpace()
+            if c.peek() == UInt8(ascii: "}") { throw RequestError("\(label): no features named; all \(featureCount) are required") }
+            while true {
+                c.skipSpace()
+                let name = try parseString(&c)
+                guard let j = featureIndex[name] else { throw RequestError("\(label): unknown feature '\(name.prefix(80))'") }
+                if seen[j] { throw RequestError("\(label): feature '\(name)' appears twice") }
+                try c.expect(UInt8(ascii: ":"), "':'")
+                out[j] = try parseNumber(&c, label: "\(label).\(name)")
+                seen[j] = true
+                count += 1
+                c.skipSpace()
+                guard let d = c.peek() else { throw RequestError("malformed JSON: unexpected end of body") }
+                if d == UInt8(ascii: "}") { c.i += 1; break }
+                if d != UInt8(ascii: ",") { throw RequestError("malformed JSON at byte \(c.i): expected ',' or '}' in \(label)") }
+                c.i += 1
+            }
+            if count != featureCount {
+                let missing = featureNames.indices.filter { !seen[$0] }.map { featureNames[$0] }
+                throw RequestError("\(label): missing \(missing.count) feature(s): \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", …" : "")")
+            }
+        } else {
+            throw RequestError("\(label): expected an array of \(featureCount) numbers or an object of named features")
+        }
+    }
+
+    /// A JSON number (RFC 8259 grammar), finite and representable as Float.
+    @inline(__always)
+    private func parseNumber(_ c: inout Cursor, label: @autoclosure () -> String) throws(RequestError) -> Double {
+        c.skipSpace()
+        let start = c.i
+        let b = c.base
+        var i = c.i
+        if i < c.end, b[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < c.end, b[i] &- 48 < 10 else { throw notANumber(&c, label()) }
+        if b[i] == UInt8(ascii: "0") { i += 1 } else { while i < c.end, b[i] &- 48 < 10 { i += 1 } }
+        if i < c.end, b[i] == UInt8(ascii: ".") {
+            i += 1
+            guard i < c.end, b[i] &- 48 < 10 else { throw RequestError("\(label()): malformed number") }
+            while i < c.end, b[i] &- 48 < 10 { i += 1 }
+        }
+        if i < c.end, b[i] | 0x20 == UInt8(ascii: "e") {
+            i += 1
+            if i < c.end, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            guard i < c.end, b[i] &- 48 < 10 else { throw RequestError("\(label()): malformed number") }
+            while i < c.end, b[i] &- 48 < 10 { i += 1 }
+        }
+        c.i = i
+        switch DecimalParser.parse(b, start, i) {
+        case .value(let v):
+            guard abs(v) <= Double(Float.greatestFiniteMagnitude) else { throw RequestError("\(label()): \(String(decoding: UnsafeBufferPointer(start: b + start, count: min(i - start, 40)), as: UTF8.self)) overflows Float") }
+            return v
+        case .nonFinite: throw RequestError("\(label()): number overflows Float")
+        case .notNumeric: throw RequestError("\(label()): malformed number")
+        }
+    }
+
+    private func notANumber(_ c: inout Cursor, _ label: String) -> RequestError {
+        let rest = String(decoding: UnsafeBufferPointer(start: c.base + c.i, count: min(c.end - c.i, 12)), as: UTF8.self)
+        if rest.hasPrefix("NaN") || rest.hasPrefix("Infinity") || rest.hasPrefix("-Infinity") {
+            return RequestError("\(label): NaN and Infinity are not valid JSON numbers and not accepted")
+        }
+        if rest.hasPrefix("null") || rest.hasPrefix("\"") || rest.hasPrefix("true") || rest.hasPrefix("false") || rest.hasPrefix("[") || rest.hasPrefix("{") {
+            return RequestError("\(label): is not a number")
+        }
+        return RequestError("malformed JSON at byte \(c.i) in \(label)")
+    }
+
+    /// A JSON string with every escape decoded; control characters and bad escapes refused.
+    private func parseString(_ c: inout Cursor) throws(RequestError) -> String {
+        guard c.peek() == UInt8(ascii: "\"") else { throw RequestError("malformed JSON at byte \(c.i): expected a string key") }
+        c.i += 1
+        var bytes: [UInt8] = []
+        while true {
+            guard c.i < c.end else { throw RequestError("malformed JSON: unterminated string") }
+            let ch = c.base[c.i]
+            c.i += 1
+            if ch == UInt8(ascii: "\"") { break }
+            if ch < 0x20 { throw RequestError("malformed JSON: control character in a string") }
+            if ch != UInt8(ascii: "\\") { bytes.append(ch); continue }
+            guard c.i < c.end else { throw RequestError("malformed JSON: unterminated escape") }
+            let e = c.base[c.i]
+            c.i += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): bytes.append(e)
+            case UInt8(ascii: "b"): bytes.append(0x08)
+            case UInt8(ascii: "f"): bytes.append(0x0C)
+            case UInt8(ascii: "n"): bytes.append(0x0A)
+            case UInt8(ascii: "r"): bytes.append(0x0D)
+            case UInt8(ascii: "t"): bytes.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4(&c)
+                if (0xD800..<0xDC00).contains(scalar) {
+                    guard c.i + 1 < c.end, c.base[c.i] == UInt8(ascii: "\\"), c.base[c.i + 1] == UInt8(ascii: "u") else { throw RequestError("malformed JSON: lone surrogate") }
+                    c.i += 2
+                    let low = try hex4(&c)
+                    guard (0xDC00..<0xE000).contains(low) else { throw RequestError("malformed JSON: bad surrogate pair") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if (0xDC00..<0xE000).contains(scalar) {
+                    throw RequestError("malformed JSON: lone surrogate")
+                }
+                bytes.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+            default: throw RequestError("malformed JSON: bad escape '\\\(Character(Unicode.Scalar(e)))'")
+            }
+        }
+        guard let s = String(validating: bytes, as: UTF8.self) else { throw RequestError("malformed JSON: invalid UTF-8 in a string") }
+        return s
+    }
+
+    private func hex4(_ c: inout Cursor) throws(RequestError) -> UInt32 {
+        guard c.i + 4 <= c.end else { throw RequestError("malformed JSON: short \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let h = c.base[c.i]
+            c.i += 1
+            let d: UInt8
+            switch h {
+            case 48...57: d = h - 48
+            case 65...70: d = h - 55
+            case 97...102: d = h - 87
+            default: throw RequestError("malformed JSON: bad \\u escape")
+            }
+            v = v << 4 | UInt32(d)
+        }
+        return v
+    }
+}

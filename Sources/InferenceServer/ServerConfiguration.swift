@@ -1,0 +1,78 @@
+/// Everything `ae-server` can be told. Every field's default is the checked-in
+/// `config/server.json`'s value; `ServerConfiguration+ConfigReader.swift` lists the keys.
+public struct ServerConfiguration: Sendable, Equatable {
+    /// Address to bind, an IPv4 or IPv6 literal. Default `"0.0.0.0"` (all interfaces: the
+    /// container case); tests use `"127.0.0.1"`.
+    public var host: String = "0.0.0.0"
+    /// Port to bind; 0 picks a free port (logged at start-up). Default 8080.
+    public var port: Int = 8080
+    /// libmicrohttpd worker threads (epoll thread pool). Default: the number of cores.
+    public var threads: Int = ServerConfiguration.coreCount
+    /// The `.safetensors` model file from `ae train`. Default `"model.safetensors"`.
+    public var modelPath: String = "model.safetensors"
+    /// Larger request bodies are refused with 413 without being buffered. Default 1 MiB.
+    public var maxBodyBytes: Int = 1 << 20
+    /// Most rows one `instances` request may carry. Default 1024.
+    public var maxBatch: Int = 1024
+    /// Seconds a connection may sit idle (or stall mid-body) before it is closed. Default 10.
+    public var connectionTimeoutSeconds: Int = 10
+    /// Most simultaneous connections; 0 leaves libmicrohttpd's default (about FD_SETSIZE − 4). Default 0.
+    public var connectionLimit: Int = 0
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish. Default 10 s
+    /// (Kubernetes' terminationGracePeriodSeconds should be larger).
+    public var drainTimeoutSeconds: Double = 10
+    /// Bearer tokens accepted on `/encode`, `/reconstruct` and `/model`; empty turns auth off. Default none.
+    public var authTokens: [String] = []
+    /// A file with one bearer token per line, added to `authTokens`. Default none.
+    public var authTokenFile: String? = nil
+    /// Whether `/metrics` needs a token too (probes never do). Default false.
+    public var authMetrics: Bool = false
+    /// trace, debug, info, notice, warning, error or critical. Default info.
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    public static var coreCount: Int {
+        #if canImport(Glibc)
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+        return 2
+        #endif
+    }
+
+    /// Refuses values the server cannot honour.
+    public func validate() throws(ServerConfigurationError) {
+        func bad(_ key: String, _ why: String) -> ServerConfigurationError { .invalid(key: key, reason: why) }
+        if !(0...65535).contains(port) { throw bad("port", "must be 0…65535, got \(port)") }
+        if !(1...256).contains(threads) { throw bad("threads", "must be 1…256, got \(threads)") }
+        if maxBodyBytes < 64 { throw bad("max_body_bytes", "must be at least 64, got \(maxBodyBytes)") }
+        if maxBatch < 1 { throw bad("max_batch", "must be at least 1, got \(maxBatch)") }
+        if connectionTimeoutSeconds < 0 { throw bad("connection_timeout_seconds", "must be ≥ 0") }
+        if connectionLimit < 0 { throw bad("connection_limit", "must be ≥ 0") }
+        if !(drainTimeoutSeconds >= 0 && drainTimeoutSeconds.isFinite) { throw bad("drain_timeout_seconds", "must be ≥ 0") }
+        if modelPath.isEmpty { throw bad("model", "must name a model file") }
+        if !Self.logLevels.contains(logLevel) { throw bad("log_level", "must be one of \(Self.logLevels.joined(separator: ", ")), got '\(logLevel)'") }
+        if authTokens.contains(where: { $0.isEmpty || $0.contains(where: \.isWhitespace) }) { throw bad("auth_tokens", "tokens must be non-empty and without spaces") }
+    }
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum ServerConfigurationError: Error, CustomStringConvertible, Equatable {
+    case invalid(key: String, reason: String)
+    case unknownKeys(file: String, keys: [String])
+    case unreadable(file: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let key, let reason): return "configuration '\(key)' \(reason)"
+        case .unknownKeys(let file, let keys):
+            return "\(file): unknown key(s) \(keys.joined(separator: ", ")); known: \(ServerConfiguration.keys.joined(separator: ", "))"
+        case .unreadable(let file, let reason): return "\(file): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import CoreMetrics
+import Foundation
+import Metrics
+import Prometheus
+import Synchronization
+
+/// The server's metrics, recorded through swift-metrics into this server's own Prometheus
+/// registry (one registry per server, so tests can run several servers in one process).
+final class ServerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let requestCounters: Mutex<[String: CoreMetrics.Counter]> = Mutex([:])
+    private let timers: [String: CoreMetrics.Timer]
+    let anomalies: CoreMetrics.Counter
+    let reloadFailures: CoreMetrics.Counter
+    let reloads: CoreMetrics.Counter
+    private let modelLoadedAt: CoreMetrics.Gauge
+    private let modelLoadSeconds: CoreMetrics.Gauge
+    private let modelInfo: Mutex<(sha: String, gauge: CoreMetrics.Gauge)?> = Mutex(nil)
+
+    /// Routes with their own label; anything else is `other`, so unknown paths cannot blow up cardinality.
+    static let routes = ["/encode", "/reconstruct", "/livez", "/healthz", "/readyz", "/metrics", "/model"]
+
+    init() {
+        registry = PrometheusCollectorRegistry()
+        var f = PrometheusMetricsFactory(registry: registry)
+        f.defaultDurationHistogramBuckets = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100), .seconds(1),
+        ]
+        factory = f
+        var t: [String: CoreMetrics.Timer] = [:]
+        for r in Self.routes + ["other"] {
+            t[r] = CoreMetrics.Timer(label: "ae_http_request_duration_seconds", dimensions: [("route", r)], factory: f)
+        }
+        timers = t
+        anomalies = CoreMetrics.Counter(label: "ae_anomalies_flagged_total", factory: f)
+        reloadFailures = CoreMetrics.Counter(label: "ae_model_reload_failures_total", factory: f)
+        reloads = CoreMetrics.Counter(label: "ae_model_reloads_total", factory: f)
+        modelLoadedAt = CoreMetrics.Gauge(label: "ae_model_loaded_timestamp_seconds", factory: f)
+        modelLoadSeconds = CoreMetrics.Gauge(label: "ae_model_load_duration_seconds", factory: f)
+    }
+
+    static func routeLabel(_ path: String) -> String { routes.contains(path) ? path : "other" }
+
+    func request(route: String, status: Int, nanoseconds: UInt64) {
+        let key = "\(route) \(status)"
+        let counter = requestCounters.withLock { cache in
+            if let c = cache[key] { return c }
+            let c = CoreMetrics.Counter(label: "ae_http_requests_total", dimensions: [("route", route), ("status", String(status))], factory: factory)
+            cache[key] = c
+            return c
+        }
+        counter.increment()
+        timers[route]?.recordNanoseconds(Int64(nanoseconds))
+    }
+
+    func modelLoaded(_ m: LoadedModel) {
+        modelLoadedAt.record(m.loadedAt.timeIntervalSince1970)
+        modelLoadSeconds.record(m.loadSeconds)
+        modelInfo.withLock { info in
+            info?.gauge.record(0)
+            let g = CoreMetrics.Gauge(label: "ae_model_info", dimensions: [("name", m.name), ("sha256", m.sha256)], factory: factory)
+            g.record(1)
+            info = (m.sha256, g)
+        }
+    }
+
+    func exposition() -> [UInt8] { registry.emitToBuffer() }
+}

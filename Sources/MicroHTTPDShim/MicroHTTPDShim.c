@@ -1,0 +1,198 @@
+#include "MicroHTTPDShim.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+struct shim_server {
+    struct MHD_Daemon *daemon;
+    shim_handler handler;
+    void *context;
+    size_t max_body;
+    uint16_t port;
+    atomic_long in_flight;
+    int quiesced;
+};
+
+/* Per-request state, created on the first access-handler call (headers only). */
+struct request_state {
+    uint8_t *body;
+    size_t length;
+    size_t capacity;
+    int too_large;
+    int responded;
+};
+
+static const char too_large_body[] = "{\"error\":\"request body exceeds max_body_bytes\"}";
+
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, const char *type,
+                             const void *body, size_t length, const char *hname, const char *hvalue) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(length, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (r == NULL) return MHD_NO;
+    if (type != NULL) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (hname != NULL && hvalue != NULL) MHD_add_response_header(r, hname, hvalue);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+int shim_respond(const shim_request *request, unsigned status, const char *content_type,
+                 const void *body, size_t length, const char *extra_header_name,
+                 const char *extra_header_value) {
+    struct MHD_Connection *c = (struct MHD_Connection *)request->opaque;
+    return queue(c, status, content_type, body, length, extra_header_name, extra_header_value) == MHD_YES ? 0 : -1;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
+    (void)version;
+    struct shim_server *server = (struct shim_server *)cls;
+    struct request_state *state = (struct request_state *)*con_cls;
+    if (state == NULL) {
+        /* First call: headers only. Refuse an announced oversized body before reading it. */
+        state = calloc(1, sizeof *state);
+        if (state == NULL) return MHD_NO;
+        *con_cls = state;
+        atomic_fetch_add(&server->in_flight, 1);
+        const char *cl = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL) {
+            char *end = NULL;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (end != cl && n > server->max_body) {
+                state->too_large = 1;
+                state->responded = 1;
+                return queue(connection, 413, "application/json", too_large_body, sizeof too_large_body - 1, NULL, NULL);
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (state->too_large) return MHD_YES;          /* discard the rest */
+        if (state->length + n > server->max_body) {     /* chunked or lying Content-Length */
+            state->too_large = 1;
+            free(state->body);
+            state->body = NULL;
+            state->length = state->capacity = 0;
+            return MHD_YES;
+        }
+        if (state->length + n > state->capacity) {
+            size_t cap = state->capacity ? state->capacity : 4096;
+            while (cap < state->length + n) cap *= 2;
+            if (cap > server->max_body) cap = server->max_body;
+            uint8_t *grown = realloc(state->body, cap);
+            if (grown == NULL) return MHD_NO;
+            state->body = grown;
+            state->capacity = cap;
+        }
+        memcpy(state->body + state->length, upload_data, n);
+        state->length += n;
+        return MHD_YES;
+    }
+    if (state->responded) return MHD_YES;
+    state->responded = 1;
+    if (state->too_large)
+        return queue(connection, 413, "application/json", too_large_body, sizeof too_large_body - 1, NULL, NULL);
+    shim_request request = {
+        .method = method,
+        .url = url,
+        .content_type = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .authorization = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+        .body = state->body,
+        .body_length = state->length,
+        .opaque = connection,
+    };
+    server->handler(server->context, &request);
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)connection;
+    (void)toe;
+    struct shim_server *server = (struct shim_server *)cls;
+    struct request_state *state = (struct request_state *)*con_cls;
+    if (state == NULL) return;
+    free(state->body);
+    free(state);
+    *con_cls = NULL;
+    atomic_fetch_sub(&server->in_flight, 1);
+}
+
+shim_server *shim_start(const shim_config *config, shim_handler handler, void *context,
+                        char *error, size_t error_size) {
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+    struct sockaddr *addr;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    memset(&v4, 0, sizeof v4);
+    memset(&v6, 0, sizeof v6);
+    if (inet_pton(AF_INET, config->host, &v4.sin_addr) == 1) {
+        v4.sin_family = AF_INET;
+        v4.sin_port = htons(config->port);
+        addr = (struct sockaddr *)&v4;
+    } else if (inet_pton(AF_INET6, config->host, &v6.sin6_addr) == 1) {
+        v6.sin6_family = AF_INET6;
+        v6.sin6_port = htons(config->port);
+        addr = (struct sockaddr *)&v6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(error, error_size, "host '%s' is not an IPv4 or IPv6 address", config->host);
+        return NULL;
+    }
+    struct shim_server *server = calloc(1, sizeof *server);
+    if (server == NULL) {
+        snprintf(error, error_size, "out of memory");
+        return NULL;
+    }
+    server->handler = handler;
+    server->context = context;
+    server->max_body = config->max_body_bytes;
+    atomic_init(&server->in_flight, 0);
+    server->daemon = MHD_start_daemon(
+        flags, config->port, NULL, NULL, &on_request, server,
+        MHD_OPTION_SOCK_ADDR, addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(config->threads ? config->threads : 1),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->connection_timeout,
+        MHD_OPTION_NOTIFY_COMPLETED, &on_completed, server,
+        config->connection_limit ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_END, (unsigned)config->connection_limit,
+        MHD_OPTION_END);
+    if (server->daemon == NULL) {
+        snprintf(error, error_size, "cannot listen on %s:%u (address in use, or not permitted)", config->host, (unsigned)config->port);
+        free(server);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    server->port = info != NULL ? info->port : config->port;
+    return server;
+}
+
+uint16_t shim_port(const shim_server *server) { return server->port; }
+
+void shim_quiesce(shim_server *server) {
+    if (server->quiesced) return;
+    server->quiesced = 1;
+    MHD_socket fd = MHD_quiesce_daemon(server->daemon);
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+}
+
+long shim_in_flight(const shim_server *server) {
+    return atomic_load(&((struct shim_server *)server)->in_flight);
+}
+
+void shim_stop(shim_server *server) {
+    if (server == NULL) return;
+    MHD_stop_daemon(server->daemon);
+    free(server);
+}

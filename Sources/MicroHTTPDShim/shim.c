@@ -1,3 +1,0 @@
-#include <microhttpd.h>
-#include "MicroHTTPDShim.h"
-int mhd_shim_version(void) { return 1; }

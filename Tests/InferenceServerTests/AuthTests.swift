@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+@testable import InferenceServer
+
+@Suite struct AuthTests {
+    @Test func bearerTokensGuardTheModelRoutesOnly() throws {
+        let dir = ServerHarness.temporaryDirectory()
+        let tokenFile = dir.appendingPathComponent("tokens").path
+        try "second-token\n\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let config = ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)) {
+            $0.authTokens = ["first-token"]
+            $0.authTokenFile = tokenFile
+        }
+        let server = try ServerHarness.start(config)
+        defer { server.shutdown() }
+        let c = try TestHTTPClient(port: server.port)
+        let body = #"{"features": \#(ServerHarness.json(ServerHarness.rows(1)[0]))}"#
+        for path in ["/encode", "/reconstruct"] {
+            let none = try c.request("POST", path, json: body)
+            #expect(none.status == 401 && none.object["error"] != nil)
+            #expect(none.headers["www-authenticate"] == "Bearer")
+            #expect(try c.request("POST", path, json: body, headers: ["Authorization": "Bearer wrong"]).status == 401)
+            #expect(try c.request("POST", path, json: body, headers: ["Authorization": "Bearer first-toke"]).status == 401)
+            #expect(try c.request("POST", path, json: body, headers: ["Authorization": "Basic first-token"]).status == 401)
+            #expect(try c.request("POST", path, json: body, headers: ["Authorization": "Bearer first-token"]).status == 200)
+            #expect(try c.request("POST", path, json: body, headers: ["Authorization": "bearer second-token"]).status == 200)
+        }
+        #expect(try c.request("GET", "/model").status == 401)
+        #expect(try c.request("GET", "/model", headers: ["Authorization": "Bearer second-token"]).status == 200)
+        // Probes and metrics stay open.
+        for path in ["/livez", "/readyz", "/healthz", "/metrics"] { #expect(try c.request("GET", path).status == 200) }
+    }
+
+    @Test func metricsCanRequireAuth() throws {
+        let dir = ServerHarness.temporaryDirectory()
+        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)) {
+            $0.authTokens = ["t"]
+            $0.authMetrics = true
+        })
+        defer { server.shutdown() }
+        let c = try TestHTTPClient(port: server.port)
+        #expect(try c.request("GET", "/metrics").status == 401)
+        #expect(try c.request("GET", "/metrics", headers: ["Authorization": "Bearer t"]).status == 200)
+        #expect(try c.request("GET", "/readyz").status == 200)
+    }
+
+    @Test func constantTimeComparison() {
+        #expect(AutoencoderServer.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!AutoencoderServer.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
+        #expect(!AutoencoderServer.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
+        #expect(!AutoencoderServer.constantTimeEqual([], Array("a".utf8)))
+    }
+}

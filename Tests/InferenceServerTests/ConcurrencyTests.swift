@@ -1,0 +1,62 @@
+import AutoencoderCore
+import Foundation
+import Synchronization
+import Testing
+@testable import InferenceServer
+
+@Suite struct ConcurrencyTests {
+    @Test func manyClientsEachGetTheirOwnAnswer() throws {
+        let dir = ServerHarness.temporaryDirectory()
+        let model = ServerHarness.model()
+        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        defer { server.shutdown() }
+        let clients = 16, perClient = 40
+        let rows = ServerHarness.rows(clients * perClient, seed: 11)
+        let table = FeatureTable(featureNames: ServerHarness.features, values: rows.flatMap { $0 }, targets: nil, source: "t")
+        let expected = model.encode(table)
+        let failures = Mutex<[String]>([])
+        let group = DispatchGroup()
+        for k in 0..<clients {
+            group.enter()
+            Thread {
+            defer { group.leave() }
+            do {
+                let c = try TestHTTPClient(port: server.port)
+                for i in 0..<perClient {
+                    let r = k * perClient + i
+                    let res = try c.request("POST", "/encode", json: #"{"features": \#(ServerHarness.json(rows[r]))}"#)
+                    let latent = res.object["latent"] as? [Double] ?? []
+                    if res.status != 200 || latent.count != 3 || (0..<3).contains(where: { abs(latent[$0] - Double(expected[r * 3 + $0])) > 1e-6 }) {
+                        failures.withLock { $0.append("client \(k) row \(r): \(res.status) \(res.text.prefix(100))") }
+                    }
+                }
+            } catch {
+                failures.withLock { $0.append("client \(k): \(error)") }
+            }
+            }.start()
+        }
+        #expect(group.wait(timeout: .now() + 120) == .success)
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(3) })")
+        let metrics = try TestHTTPClient(port: server.port).request("GET", "/metrics").text
+        #expect(metrics.contains(#"ae_http_requests_total{route="/encode",status="200"} \#(clients * perClient)"#))
+    }
+
+    @Test func aStalledClientTimesOutWithoutBlockingOthers() throws {
+        let dir = ServerHarness.temporaryDirectory()
+        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)) {
+            $0.connectionTimeoutSeconds = 3
+            $0.threads = 1   // the worst case: one worker thread
+        })
+        defer { server.shutdown() }
+        let stalled = try TestHTTPClient(port: server.port, timeoutSeconds: 15)
+        try stalled.sendHead("POST", "/encode", headers: ["Content-Type": "application/json"], contentLength: 500)
+        try stalled.send("{\"features\": [1,")
+        let other = try TestHTTPClient(port: server.port)
+        let body = #"{"features": \#(ServerHarness.json(ServerHarness.rows(1)[0]))}"#
+        for _ in 0..<50 { #expect(try other.request("POST", "/encode", json: body).status == 200) }
+        // All of that was served while the stalled request still held its connection …
+        #expect(stalled.isOpen())
+        // … which the connection timeout then closes.
+        #expect(stalled.isClosedByServer())
+    }
+}

@@ -1,0 +1,112 @@
+import AutoencoderCore
+import Foundation
+import Testing
+@testable import InferenceServer
+
+@Suite struct EndpointTests {
+    let dir = ServerHarness.temporaryDirectory()
+
+    @Test func probesModelAndMetrics() throws {
+        let model = ServerHarness.model()
+        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        defer { server.shutdown() }
+        let c = try TestHTTPClient(port: server.port)
+        for path in ["/livez", "/healthz"] {
+            let r = try c.request("GET", path)
+            #expect(r.status == 200 && r.object["status"] as? String == "ok")
+        }
+        let ready = try c.request("GET", "/readyz")
+        #expect(ready.status == 200)
+        #expect((ready.object["model"] as? String)?.hasPrefix("model@") == true)
+        let m = try c.request("GET", "/model").object
+        #expect(m["feature_names"] as? [String] == ServerHarness.features)
+        #expect(m["latent_size"] as? Int == 3)
+        #expect(abs((m["threshold"] as? Double ?? 0) - 0.02) < 1e-7)
+        #expect(m["threshold_rule"] as? String == "mean+std")
+        #expect((m["sha256"] as? String)?.count == 64)
+        #expect((m["training"] as? [String: Any])?["epochs_run"] as? Int == 1)
+        _ = try c.request("POST", "/encode", json: #"{"features": \#(ServerHarness.json(ServerHarness.rows(1)[0]))}"#)
+        let metrics = try c.request("GET", "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
+        #expect(metrics.text.contains(#"ae_http_requests_total{route="/encode",status="200"} 1"#))
+        #expect(metrics.text.contains(#"ae_http_request_duration_seconds_count{route="/encode"} 1"#))
+        #expect(metrics.text.contains("ae_model_info{"))
+        #expect(metrics.text.contains("ae_model_loaded_timestamp_seconds"))
+        #expect(metrics.text.contains("ae_model_reload_failures_total 0"))
+    }
+
+    @Test func encodeMatchesTheOfflineEncoder() throws {
+        let model = ServerHarness.model()
+        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        defer { server.shutdown() }
+        let c = try TestHTTPClient(port: server.port)
+        let rows = ServerHarness.rows(5)
+        let table = FeatureTable(featureNames: ServerHarness.features, values: rows.flatMap { $0 }, targets: nil, source: "test")
+        let expected = model.encode(table)
+        // Array form.
+        let single = try c.request("POST", "/encode", json: #"{"features": \#(ServerHarness.json(rows[0]))}"#)
+        #expect(single.status == 200)
+        let latent = single.object["latent"] as? [Double] ?? []
+        #expect(latent.count == 3)
+        for k in 0..<3 { #expect(abs(latent[k] - Double(expected[k])) < 1e-6) }
+        #expect((single.object["model"] as? String)?.hasPrefix("model@") == true)
+        // Named form, in another order.
+        let named = "{" + zip(ServerHarness.features, rows[1]).reversed().map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}"
+        let byName = try c.request("POST", "/encode", json: #"{"features": \#(named)}"#).object["latent"] as? [Double] ?? []
+        for k in 0..<3 { #expect(abs(byName[k] - Double(expected[3 + k])) < 1e-6) }
+        // Batch, mixing forms.
+        let batch = #"{"instances": [\#(ServerHarness.json(rows[0])), \#(named), \#(rows[2...].map(ServerHarness.json).joined(separator: ","))]}"#
+        let latents = try c.request("POST", "/encode", json: batch).object["latents"] as? [[Double]] ?? []
+        #expect(latents.count == 5)
+        for r in 0..<5 { for k in 0..<3 { #expect(abs(latents[r][k] - Double(expected[r * 3 + k])) < 1e-6) } }
+    }
+
+    @Test func reconstructMatchesTheOfflineEvaluator() throws {
+        let model = ServerHarness.model(threshold: 0.05)
+        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        defer { server.shutdown() }
+        let c = try TestHTTPClient(port: server.port)
+        let rows = ServerHarness.rows(8)
+        let table = FeatureTable(featureNames: ServerHarness.features, values: rows.flatMap { $0 }, targets: nil, source: "test")
+        let errors = model.reconstructionErrors(table)
+        let one = try c.request("POST", "/reconstruct", json: #"{"features": \#(ServerHarness.json(rows[0]))}"#).object
+        #expect(abs((one["mse"] as? Double ?? -1) - Double(errors[0])) < 1e-6)
+        #expect(one["anomaly"] as? Bool == (errors[0] > 0.05))
+        #expect(abs((one["threshold"] as? Double ?? 0) - 0.05) < 1e-7)
+        let recon = one["reconstruction"] as? [Double] ?? []
+        #expect(recon.count == ServerHarness.features.count)
+        // In client units: the scaled reconstruction (sigmoid, in (0, 1)) mapped back through the scaler.
+        for j in recon.indices {
+            let scaled = recon[j] * model.scaler.scale[j] + model.scaler.min[j]
+            #expect(scaled > -1e-4 && scaled < 1 + 1e-4)
+        }
+        let top = one["top_features"] as? [[String: Any]] ?? []
+        #expect(top.count == 5)
+        let topErrors = top.compactMap { $0["error"] as? Double }
+        #expect(topErrors == topErrors.sorted(by: >))
+        // The per-feature squared errors average to the MSE (the top 5 of 7 bound it from below).
+        #expect(topErrors.reduce(0, +) / Double(ServerHarness.features.count) <= (one["mse"] as? Double ?? 0) + 1e-6)
+        #expect(Set(top.compactMap { $0["name"] as? String }).isSubset(of: Set(ServerHarness.features)))
+
+        let batch = try c.request("POST", "/reconstruct", json: #"{"instances": [\#(rows.map(ServerHarness.json).joined(separator: ","))]}"#).object
+        let results = batch["results"] as? [[String: Any]] ?? []
+        #expect(results.count == 8)
+        for (r, res) in results.enumerated() {
+            #expect(abs((res["mse"] as? Double ?? -1) - Double(errors[r])) < 1e-6)
+            #expect(res["anomaly"] as? Bool == (errors[r] > 0.05))
+        }
+        let flagged = errors.filter { $0 > 0.05 }.count + (errors[0] > 0.05 ? 1 : 0)
+        let metrics = try c.request("GET", "/metrics").text
+        #expect(metrics.contains("ae_anomalies_flagged_total \(flagged)"))
+    }
+
+    @Test func headIsAnsweredWithoutBody() throws {
+        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)))
+        defer { server.shutdown() }
+        let c = try TestHTTPClient(port: server.port)
+        let r = try c.request("HEAD", "/livez")
+        #expect(r.status == 200 && r.body.isEmpty)
+        #expect(try c.request("GET", "/livez").status == 200)   // the connection is still usable
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+@testable import InferenceServer
+
+/// The `ae-server` executable itself: flags, signals, health-check mode.
+@Suite(.serialized) struct ExecutableTests {
+    static var binary: String? {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ae-server").path,
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/ae-server").standardized.path,
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    final class Running {
+        let process = Process()
+        let errors = Pipe()
+        var port = 0
+        var log = ""
+
+        init(_ arguments: [String], environment: [String: String] = [:]) throws {
+            process.executableURL = URL(fileURLWithPath: ExecutableTests.binary!)
+            process.arguments = arguments
+            var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AE_") }
+            env.merge(environment) { $1 }
+            process.environment = env
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            // The start-up line names the bound port.
+            let deadline = Date().addingTimeInterval(10)
+            while port == 0 && Date() < deadline && process.isRunning {
+                let chunk = errors.fileHandleForReading.availableData
+                log += String(decoding: chunk, as: UTF8.self)
+                if let r = log.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                    port = Int(log[r].split(separator: ":").last!)!
+                }
+            }
+        }
+
+        func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    @Test func servesReloadsOnSIGHUPAndDrainsOnSIGTERM() throws {
+        guard Self.binary != nil else { Issue.record("ae-server binary not found; build it first (swift build)"); return }
+        let dir = ServerHarness.temporaryDirectory()
+        let path = ServerHarness.writeModel(ServerHarness.model(seed: 1), to: dir)
+        let config = dir.appendingPathComponent("server.json").path
+        try #"{"host": "127.0.0.1", "port": 8080, "threads": 2, "model": "nowhere", "drain_timeout_seconds": 5}"#
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        // Flags override the file (port, model); the environment overrides the file too.
+        let server = try Running(["--config", config, "--port", "0", "--model", path], environment: ["AE_LOG_LEVEL": "info"])
+        #expect(server.port > 0, "log: \(server.log)")
+        let c = try TestHTTPClient(port: server.port)
+        let sha1 = try c.request("GET", "/model").object["sha256"] as? String
+
+        // Health-check mode against the running server.
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: Self.binary!)
+        probe.arguments = ["--config", config, "--port", String(server.port)]  + ["--healthcheck"]
+        try probe.run(); probe.waitUntilExit()
+        #expect(probe.terminationStatus == 0)
+
+        _ = ServerHarness.writeModel(ServerHarness.model(seed: 9), to: dir)
+        kill(server.process.processIdentifier, SIGHUP)
+        var sha2: String? = sha1
+        for _ in 0..<50 where sha2 == sha1 {
+            Thread.sleep(forTimeInterval: 0.05)
+            sha2 = try c.request("GET", "/model").object["sha256"] as? String
+        }
+        #expect(sha2 != sha1)
+
+        // A request in flight at SIGTERM completes; the process exits 0.
+        let body = Array(#"{"features": \#(ServerHarness.json(ServerHarness.rows(1)[0]))}"#.utf8)
+        let inFlight = try TestHTTPClient(port: server.port)
+        try inFlight.sendHead("POST", "/reconstruct", headers: [:], contentLength: body.count)
+        try inFlight.send(Array(body.prefix(10)))
+        Thread.sleep(forTimeInterval: 0.1)
+        kill(server.process.processIdentifier, SIGTERM)
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(server.process.isRunning)
+        try inFlight.send(Array(body.dropFirst(10)))
+        #expect(try inFlight.readResponse().status == 200)
+        server.process.waitUntilExit()
+        #expect(server.process.terminationStatus == 0)
+
+        // Nothing listens now: the health check fails.
+        let down = Process()
+        down.executableURL = URL(fileURLWithPath: Self.binary!)
+        down.arguments = ["--config", config, "--port", String(server.port), "--healthcheck"]
+        try down.run(); down.waitUntilExit()
+        #expect(down.terminationStatus == 1)
+    }
+
+    @Test func badConfigurationStopsStartUpWithAMessage() throws {
+        guard Self.binary != nil else { Issue.record("ae-server binary not found"); return }
+        let dir = ServerHarness.temporaryDirectory()
+        let config = dir.appendingPathComponent("server.json").path
+        try #"{"port": 8080, "colour": "blue"}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        for (args, env, fragment) in [
+            (["--config", config], [String: String](), "colour"),
+            (["--port", "0", "--model", "/nonexistent/model.safetensors"], [:], "no such file"),
+            (["--port", "0"], ["AE_THREADS": "many"], "threads"),
+            (["--port", "70000"], [:], "port"),
+        ] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Self.binary!)
+            p.arguments = args
+            var e = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AE_") }
+            e.merge(env) { $1 }
+            p.environment = e
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(p.terminationStatus != 0)
+            #expect(text.contains(fragment), "\(args) \(env): \(text)")
+        }
+    }
+}

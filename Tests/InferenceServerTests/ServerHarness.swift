@@ -1,0 +1,59 @@
+import AutoencoderCore
+import Foundation
+import Logging
+@testable import InferenceServer
+
+/// Models and running servers for the tests. Each server binds 127.0.0.1 on a free port and is
+/// shut down by the test that started it.
+enum ServerHarness {
+    static let features = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta"]
+
+    static func temporaryDirectory() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ae-server-tests-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// A small model with random weights (no training needed to test serving).
+    static func model(seed: UInt64 = 1, threshold: Float = 0.02) -> TrainedModel {
+        let n = features.count
+        let net = Autoencoder(inputSize: n, hidden: [5], latent: 3, seed: seed)
+        let scaler = MinMaxScaler(scale: (0..<n).map { 1.0 / Double(10 * ($0 + 1)) }, min: (0..<n).map { -Double($0) * 0.1 })
+        let summary = TrainingSummary(epochsRun: 1, finalLoss: 0.1, finalValLoss: 0.1, bestEpoch: 1, trainRows: 10, validationRows: 3,
+                                      rows: "benign", seed: seed, batchSize: 32, learningRate: 0.001, dataSHA256: "00", date: "2026-11-29T00:00:00Z", thresholdRows: 3)
+        return TrainedModel(network: net, featureNames: features, scaler: scaler, threshold: threshold, thresholdRule: .meanPlusStd(1), training: summary)
+    }
+
+    static func writeModel(_ m: TrainedModel, to dir: URL, name: String = "model.safetensors") -> String {
+        let path = dir.appendingPathComponent(name).path
+        try! ModelFile.write(m, to: path, overwrite: true)
+        return path
+    }
+
+    static func configuration(modelPath: String, _ edit: (inout ServerConfiguration) -> Void = { _ in }) -> ServerConfiguration {
+        var c = ServerConfiguration()
+        c.host = "127.0.0.1"
+        c.port = 0
+        c.threads = 2
+        c.modelPath = modelPath
+        c.drainTimeoutSeconds = 5
+        edit(&c)
+        return c
+    }
+
+    static func start(_ configuration: ServerConfiguration) throws -> AutoencoderServer {
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let s = try AutoencoderServer(configuration: configuration, logger: logger)
+        try s.start()
+        return s
+    }
+
+    /// Raw rows for requests: deterministic values in the features' ranges.
+    static func rows(_ count: Int, seed: UInt64 = 3) -> [[Double]] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in (0..<features.count).map { j in Double(rng.nextUnitFloat()) * 10 * Double(j + 1) + Double(j) } }
+    }
+
+    static func json(_ row: [Double]) -> String { "[" + row.map { "\($0)" }.joined(separator: ",") + "]" }
+}
