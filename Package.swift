@@ -70,6 +70,16 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
+        // Benchmarks (bench/*.sh run it): what the CLI cannot time in isolation.
+        .executableTarget(
+            name: "ae-bench",
+            dependencies: [
+                "AutoencoderCore",
+                "TrafficFeatures",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/Sources/ae-bench"
+        ),
         .testTarget(name: "AutoencoderCoreTests", dependencies: ["AutoencoderCore"]),
         .testTarget(name: "TrafficFeaturesTests", dependencies: ["TrafficFeatures"]),
         .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "AutoencoderCore"]),

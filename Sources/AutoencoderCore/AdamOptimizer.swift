@@ -45,19 +45,41 @@ public struct AdamOptimizer: Sendable {
         }
     }
 
+    /// The update, eight lanes at a time. Each lane computes exactly the scalar expression
+    /// (IEEE `+ − × ÷ √` are correctly rounded per lane), so SIMD and scalar results are identical.
     @inline(__always)
     static func update(_ w: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float],
                        _ alpha: Float, _ b1: Float, _ b2: Float, _ eps: Float) {
         let c1 = 1 - b1, c2 = 1 - b2
+        let count = w.count
         w.withUnsafeMutableBufferPointer { w in
             g.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
-                        for i in 0..<w.count {
+                        let wp = UnsafeMutableRawPointer(w.baseAddress!), gp = UnsafeRawPointer(g.baseAddress!)
+                        let mp = UnsafeMutableRawPointer(m.baseAddress!), vp = UnsafeMutableRawPointer(v.baseAddress!)
+                        let c1v = SIMD8<Float>(repeating: c1), c2v = SIMD8<Float>(repeating: c2)
+                        let av = SIMD8<Float>(repeating: alpha), ev = SIMD8<Float>(repeating: eps)
+                        var i = 0
+                        while i + 8 <= count {
+                            let o = i * 4
+                            let gi = gp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                            var mi = mp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                            var vi = vp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                            mi += (gi - mi) * c1v
+                            vi += (gi * gi - vi) * c2v
+                            let wi = wp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) - mi * av / (vi.squareRoot() + ev)
+                            mp.storeBytes(of: mi, toByteOffset: o, as: SIMD8<Float>.self)
+                            vp.storeBytes(of: vi, toByteOffset: o, as: SIMD8<Float>.self)
+                            wp.storeBytes(of: wi, toByteOffset: o, as: SIMD8<Float>.self)
+                            i += 8
+                        }
+                        while i < count {
                             let gi = g[i]
                             m[i] += (gi - m[i]) * c1
                             v[i] += (gi * gi - v[i]) * c2
                             w[i] -= m[i] * alpha / (v[i].squareRoot() + eps)
+                            i += 1
                         }
                     }
                 }
@@ -65,4 +87,3 @@ public struct AdamOptimizer: Sendable {
         }
     }
 }
-

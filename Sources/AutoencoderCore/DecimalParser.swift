@@ -76,9 +76,33 @@ public enum DecimalParser {
             let v = exponent >= 0 ? m * exactPowers[exponent] : m / exactPowers[-exponent]
             return .value(negative ? -v : v)
         }
+        #if arch(x86_64)
+        if !dropped, exponent >= -27, exponent <= 27, let v = extendedPath(mantissa, exponent) {
+            return .value(negative ? -v : v)
+        }
+        #endif
         let v = strtod(UnsafeRawPointer(base + start).assumingMemoryBound(to: CChar.self), nil)
         return v.isFinite ? .value(v) : .nonFinite
     }
+
+    #if arch(x86_64)
+    @usableFromInline static let extendedPowers: [Float80] = (0...27).map { k in (0..<k).reduce(Float80(1)) { p, _ in p * 10 } }
+
+    /// m × 10^e through x87 extended precision: m (< 2⁶⁴) and 10^|e| (|e| ≤ 27, 5²⁷ < 2⁶⁴) are
+    /// exact, so the product or quotient is correctly rounded to 64 bits. Rounding that to 53
+    /// bits is then correct unless the 64-bit result lies within one unit of a halfway point
+    /// between two doubles (its 11 extra bits near 0x400); those rare cases return nil and go
+    /// to `strtod`. Typical CSV numbers (16–17 significant digits) take this path.
+    @inlinable
+    static func extendedPath(_ m: UInt64, _ e: Int) -> Double? {
+        let x = Float80(m)
+        let r = e >= 0 ? x * extendedPowers[e] : x / extendedPowers[-e]
+        let low = r.significandBitPattern & 0x7FF
+        if low >= 0x3FF && low <= 0x401 { return nil }
+        let d = Double(r)
+        return d.isFinite ? d : nil
+    }
+    #endif
 
     @usableFromInline
     static func classifyWord(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Result {

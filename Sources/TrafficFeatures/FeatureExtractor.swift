@@ -65,7 +65,6 @@ public struct FeatureExtractor {
     /// Updates the statistics with `p` and writes its 115 features into `out`.
     public mutating func process(_ p: Packet, into out: UnsafeMutablePointer<Double>) {
         let t = p.time, v = p.length
-        let L = StreamTable.lanes
         if idleTimeout > 0, t >= nextSweep {
             if nextSweep.isFinite { evict(before: t - idleTimeout) }
             nextSweep = t + idleTimeout / 4
@@ -74,12 +73,7 @@ public struct FeatureExtractor {
 
         // MI_dir: source MAC + IP, 1D.
         let miStream = mi.register(pair(p.srcMAC, p.srcIP), initTime: t)
-        mi.touch(miStream, t)
-        for l in 0..<L {
-            mi.insert(miStream, l, v, t)
-            let (w, m, s2) = mi.allStats1D(miStream, l)
-            out[3 * l] = w; out[3 * l + 1] = m; out[3 * l + 2] = s2
-        }
+        Self.update1D(&mi, miStream, v, t, out: out)
 
         // HH (and H, and HH_jit): the channel.
         let hhKey: UInt64, hhPartner: UInt64
@@ -89,27 +83,17 @@ public struct FeatureExtractor {
             hhKey = Self.key(p.srcIP, p.dstIP); hhPartner = Self.key(p.dstIP, p.srcIP)
             // H: everything the source host sent.
             let h = host.register(UInt64(UInt32(bitPattern: p.srcIP)), initTime: t)
-            host.touch(h, t)
-            for l in 0..<L {
-                host.insert(h, l, v, t)
-                let (w, m, s2) = host.allStats1D(h, l)
-                out[15 + 3 * l] = w; out[15 + 3 * l + 1] = m; out[15 + 3 * l + 2] = s2
-            }
+            Self.update1D(&host, h, v, t, out: out + 15)
         }
         Self.update2D(&hh, hhKey, hhPartner, v, t, kitsune: kitsune, out: out + 30)
         if kitsune {
-            for l in 0..<L { out[15 + 3 * l] = out[30 + 7 * l]; out[15 + 3 * l + 1] = out[30 + 7 * l + 1]; out[15 + 3 * l + 2] = out[30 + 7 * l + 2] }
+            for l in 0..<StreamTable.lanes { out[15 + 3 * l] = out[30 + 7 * l]; out[15 + 3 * l + 1] = out[30 + 7 * l + 1]; out[15 + 3 * l + 2] = out[30 + 7 * l + 2] }
         }
 
         // HH_jit: inter-arrival time on the channel. N-BaIoT's first value is the epoch time
         // (the stream starts its clock at 0); Kitsune starts it at the first packet (value 0).
         let j = jit.register(pair(p.srcIP, p.dstIP), initTime: kitsune ? t : 0)
-        jit.touch(j, t)
-        for l in 0..<L {
-            jit.insert(j, l, 0, t)
-            let (w, m, s2) = jit.allStats1D(j, l)
-            out[65 + 3 * l] = w; out[65 + 3 * l + 1] = m; out[65 + 3 * l + 2] = s2
-        }
+        Self.update1D(&jit, j, 0, t, out: out + 65)
 
         // HpHp: the socket (ARP: the MACs).
         let hpKey: UInt64, hpPartner: UInt64
@@ -137,31 +121,46 @@ public struct FeatureExtractor {
         return e
     }
 
+    /// A 1D group (MI, H, HH_jit): weight, mean, variance per λ.
+    @inline(__always)
+    private static func update1D(_ table: inout StreamTable, _ s: Int32, _ v: Double, _ t: Double, out: UnsafeMutablePointer<Double>) {
+        table.touch(s, t)
+        let list = table.covs[Int(s)]
+        table.withSlabs { ops, S, C in
+            for l in 0..<StreamTable.lanes {
+                ops.insert(S, C, s, list, l, v, t)
+                let (w, m, s2) = ops.allStats1D(S, s, l)
+                out[3 * l] = w; out[3 * l + 1] = m; out[3 * l + 2] = s2
+            }
+        }
+    }
+
     /// A 1D2D group (HH or HpHp): the stream's 1D stats, then magnitude, radius, covariance, pcc with its partner.
     @inline(__always)
     private static func update2D(_ table: inout StreamTable, _ key: UInt64, _ partner: UInt64, _ v: Double, _ t: Double,
-                          kitsune: Bool, out: UnsafeMutablePointer<Double>) {
+                                 kitsune: Bool, out: UnsafeMutablePointer<Double>) {
         let s = table.register(key, initTime: t)
         table.touch(s, t)
         let other = table.register(partner, initTime: t)
         table.touch(other, t)
         let (c, created) = table.registerCov(s, other, initTime: t)
-        if kitsune {
-            // Kitsune: insert (updating every tracker the stream already had), then register the
-            // pair's tracker and update it once more — so an existing pair is updated twice.
-            for l in 0..<StreamTable.lanes {
-                table.insert(s, l, v, t, skipping: created ? c : -1)
-                let (w, m, s2) = table.allStats1D(s, l)
-                table.updateCov(c, s, l, v, t)
-                let d = table.stats2D(c, l)
-                write(out + 7 * l, w, m, s2, d)
-            }
-        } else {
-            for l in 0..<StreamTable.lanes {
-                table.insert(s, l, v, t)
-                let (w, m, s2) = table.allStats1D(s, l)
-                let d = table.stats2D(c, l)
-                write(out + 7 * l, w, m, s2.squareRoot(), d)
+        let list = table.covs[Int(s)]
+        table.withSlabs { ops, S, C in
+            if kitsune {
+                // Kitsune: insert (updating every tracker the stream already had), then register the
+                // pair's tracker and update it once more — so an existing pair is updated twice.
+                for l in 0..<StreamTable.lanes {
+                    ops.insert(S, C, s, list, l, v, t, skipping: created ? c : -1)
+                    let (w, m, s2) = ops.allStats1D(S, s, l)
+                    ops.updateCov(S, C!, c, s, l, v, t)
+                    write(out + 7 * l, w, m, s2, ops.stats2D(S, C!, c, l))
+                }
+            } else {
+                for l in 0..<StreamTable.lanes {
+                    ops.insert(S, C, s, list, l, v, t)
+                    let (w, m, s2) = ops.allStats1D(S, s, l)
+                    write(out + 7 * l, w, m, s2.squareRoot(), ops.stats2D(S, C!, c, l))
+                }
             }
         }
     }

@@ -9,34 +9,39 @@ import Darwin
 ///
 /// Kitsune-py keeps one `incStat` object per (stream, λ); every operation on a stream runs over
 /// all five λ in turn and the lanes never interact, so a record with five lanes is the same
-/// computation, laid out flat for speed. Kitsune's semantics are kept to the bit, including
-/// the lazily cached mean/variance/std (a stream decayed as the *partner* of an update keeps
-/// its cached, pre-decay values until its own next insert).
+/// computation, laid out flat for speed: one slab of doubles per table, touched through one
+/// pointer per operation. Kitsune's semantics are kept to the bit, including the lazily
+/// cached mean/variance/std (a stream decayed as the *partner* of an update keeps its cached,
+/// pre-decay values until its own next insert).
 struct StreamTable {
     static let lanes = 5
+    /// Per stream: w, cf1, cf2, last, mean, var, std — five lanes each.
+    static let streamStride = 35
+    /// Per tracker: cf3, w3, last3, resA, resB — five lanes each.
+    static let covStride = 25
+    // Field offsets (× lanes) within a stream record and a tracker record.
+    static let W = 0, CF1 = 5, CF2 = 10, LAST = 15, MEAN = 20, VAR = 25, STD = 30
+    static let CF3 = 0, W3 = 5, LAST3 = 10, RESA = 15, RESB = 20
+
     let lambdas: [Double]
-    /// Kitsune computes decay with `math.pow(2, x)`; `exp2` is the same function, faster, but
-    /// not always the same last bit. `kitsune` mode uses `pow`.
+    /// Kitsune computes decay with `math.pow(2, x)` and squares with `math.pow(x, 2)`, which are
+    /// not always the last bit of `exp2` and `x * x`. `kitsune` mode uses `pow`.
     let exactPow: Bool
     /// Kitsune's `isTypeDiff`: the inserted value is the time since the stream's last update.
     let isTypeDiff: Bool
-    /// 2, loaded from memory: with a literal 2 LLVM rewrites `pow(2, x)` into `exp2(x)`, which
-    /// is not always the same last bit as glibc's `pow` that Python's `math.pow` calls.
+    /// 2, loaded from memory: with a literal 2 LLVM rewrites `pow(2, x)` into `exp2(x)` and
+    /// `pow(x, 2)` into `x * x`.
     private let powBase: Double
 
-    private var index: [UInt64: Int32] = [:]
+    private var index = KeyIndex()
     private(set) var keys: [UInt64] = []
-    // Per stream × lane.
-    var w: [Double] = [], cf1: [Double] = [], cf2: [Double] = [], last: [Double] = []
-    var curMean: [Double] = [], curVar: [Double] = [], curStd: [Double] = []
-    // Per stream.
+    var slab: [Double] = []
     var covs: [[Int32]] = []
     var touched: [Double] = []
     var alive: [Bool] = []
     private var freeStreams: [Int32] = []
-    // Covariance trackers, per tracker × lane (resA/resB: Kitsune's lastRes[0]/[1]).
     var covA: [Int32] = [], covB: [Int32] = []
-    var cf3: [Double] = [], w3: [Double] = [], last3: [Double] = [], resA: [Double] = [], resB: [Double] = []
+    var covSlab: [Double] = []
     private var freeCovs: [Int32] = []
 
     init(lambdas: [Double], exactPow: Bool, isTypeDiff: Bool = false) {
@@ -50,20 +55,12 @@ struct StreamTable {
     var liveStreams: Int { keys.count - freeStreams.count }
     var liveCovs: Int { covA.count - freeCovs.count }
 
-    /// x², as Kitsune squares: `math.pow(x, 2)` and `x**2` call glibc's `pow`, which is not
-    /// always the correctly rounded `x * x` in the last bit.
-    @inline(__always)
-    func square(_ x: Double) -> Double { exactPow ? pow(x, powBase) : x * x }
-
-    @inline(__always)
-    func decayFactor(_ lane: Int, _ dt: Double) -> Double {
-        exactPow ? pow(powBase, -lambdas[lane] * dt) : exp2(-lambdas[lane] * dt)
-    }
+    // MARK: Registration
 
     /// `incStatDB.register`: the stream for `key`, created with `lastTimestamp = initTime` if new.
     @inline(__always)
     mutating func register(_ key: UInt64, initTime: Double) -> Int32 {
-        if let s = index[key] { return s }
+        if let s = index.find(key) { return s }
         let s: Int32
         if let f = freeStreams.popLast() {
             s = f
@@ -71,78 +68,20 @@ struct StreamTable {
             covs[Int(s)].removeAll(keepingCapacity: true)
             touched[Int(s)] = initTime
             alive[Int(s)] = true
-            let b = Int(s) * Self.lanes
-            for l in 0..<Self.lanes { setFresh(b + l, initTime) }
         } else {
             s = Int32(keys.count)
             keys.append(key); covs.append([]); touched.append(initTime); alive.append(true)
-            for _ in 0..<Self.lanes {
-                w.append(1e-20); cf1.append(0); cf2.append(0); last.append(initTime)   // incStat.__init__
-                curMean.append(.nan); curVar.append(.nan); curStd.append(.nan)
+            slab.append(contentsOf: repeatElement(0, count: Self.streamStride))
+        }
+        slab.withUnsafeMutableBufferPointer { p in
+            let r = p.baseAddress! + Int(s) * Self.streamStride
+            for l in 0..<Self.lanes {   // incStat.__init__
+                r[Self.W + l] = 1e-20; r[Self.CF1 + l] = 0; r[Self.CF2 + l] = 0; r[Self.LAST + l] = initTime
+                r[Self.MEAN + l] = .nan; r[Self.VAR + l] = .nan; r[Self.STD + l] = .nan
             }
         }
-        index[key] = s
+        index.insert(key, s)
         return s
-    }
-
-    @inline(__always)
-    private mutating func setFresh(_ i: Int, _ t: Double) {
-        w[i] = 1e-20; cf1[i] = 0; cf2[i] = 0; last[i] = t
-        curMean[i] = .nan; curVar[i] = .nan; curStd[i] = .nan
-    }
-
-    /// `incStat.processDecay`.
-    @inline(__always)
-    mutating func processDecay(_ i: Int, _ lane: Int, _ t: Double) {
-        let dt = t - last[i]
-        if dt > 0 {
-            let f = decayFactor(lane, dt)
-            cf1[i] *= f; cf2[i] *= f; w[i] *= f
-            last[i] = t
-        }
-    }
-
-    @inline(__always) mutating func mean(_ i: Int) -> Double {
-        if curMean[i].isNaN { curMean[i] = cf1[i] / w[i] }
-        return curMean[i]
-    }
-
-    @inline(__always) mutating func variance(_ i: Int) -> Double {
-        if curVar[i].isNaN { let m = mean(i); curVar[i] = abs(cf2[i] / w[i] - square(m)) }
-        return curVar[i]
-    }
-
-    @inline(__always) mutating func std(_ i: Int) -> Double {
-        if curStd[i].isNaN { curStd[i] = variance(i).squareRoot() }
-        return curStd[i]
-    }
-
-    /// `incStat.insert` on one lane, including its covariance trackers.
-    @inline(__always)
-    mutating func insert(_ s: Int32, _ lane: Int, _ value: Double, _ t: Double, skipping skipped: Int32 = -1) {
-        let i = Int(s) * Self.lanes + lane
-        var v = value
-        if isTypeDiff {
-            let dif = t - last[i]
-            v = dif > 0 ? dif : 0
-        }
-        processDecay(i, lane, t)
-        cf1[i] += v
-        cf2[i] += square(v)
-        w[i] += 1
-        curMean[i] = .nan; curVar[i] = .nan; curStd[i] = .nan
-        let list = covs[Int(s)]
-        for c in list where c != skipped { updateCov(c, s, lane, v, t) }
-    }
-
-    /// `incStat.allstats_1D`: (weight, mean, variance), refreshing the cached mean and variance.
-    @inline(__always)
-    mutating func allStats1D(_ s: Int32, _ lane: Int) -> (Double, Double, Double) {
-        let i = Int(s) * Self.lanes + lane
-        let m = cf1[i] / w[i]
-        curMean[i] = m
-        curVar[i] = abs(cf2[i] / w[i] - square(m))
-        return (w[i], m, curVar[i])
     }
 
     /// `incStatDB.register_cov`: the tracker linking the two streams, created if new.
@@ -152,53 +91,44 @@ struct StreamTable {
         if let f = freeCovs.popLast() {
             c = f
             covA[Int(c)] = s1; covB[Int(c)] = s2
-            let b = Int(c) * Self.lanes
-            for l in 0..<Self.lanes { cf3[b + l] = 0; w3[b + l] = 1e-20; last3[b + l] = initTime; resA[b + l] = 0; resB[b + l] = 0 }
         } else {
             c = Int32(covA.count)
             covA.append(s1); covB.append(s2)
-            for _ in 0..<Self.lanes { cf3.append(0); w3.append(1e-20); last3.append(initTime); resA.append(0); resB.append(0) }
+            covSlab.append(contentsOf: repeatElement(0, count: Self.covStride))
+        }
+        covSlab.withUnsafeMutableBufferPointer { p in
+            let r = p.baseAddress! + Int(c) * Self.covStride
+            for l in 0..<Self.lanes { r[Self.CF3 + l] = 0; r[Self.W3 + l] = 1e-20; r[Self.LAST3 + l] = initTime; r[Self.RESA + l] = 0; r[Self.RESB + l] = 0 }
         }
         covs[Int(s1)].append(c)
         covs[Int(s2)].append(c)
         return (c, true)
     }
 
-    /// `incStat_cov.update_cov`, for the stream `s` that produced (v, t).
+    @inline(__always) mutating func touch(_ s: Int32, _ t: Double) { touched[Int(s)] = t }
+
+    // MARK: Statistics
+
+    /// Runs `body` with the arithmetic (`StreamOps`) and pointers to the stream and tracker slabs:
+    /// one exclusive access per operation instead of a uniqueness check per element.
     @inline(__always)
-    mutating func updateCov(_ c: Int32, _ s: Int32, _ lane: Int, _ v: Double, _ t: Double) {
-        let ci = Int(c) * Self.lanes + lane
-        let incIsA = covA[Int(c)] == s
-        let other = incIsA ? covB[Int(c)] : covA[Int(c)]
-        processDecay(Int(other) * Self.lanes + lane, lane, t)          // decay the other stream
-        let dt = t - last3[ci]                                          // decay the residuals
-        if dt > 0 {
-            let f = decayFactor(lane, dt)
-            cf3[ci] *= f; w3[ci] *= f; last3[ci] = t
-            if incIsA { resA[ci] *= f } else { resB[ci] *= f }
+    mutating func withSlabs<R>(_ body: (StreamOps, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>?) -> R) -> R {
+        let (lambdas, exactPow, isTypeDiff, powBase) = (self.lambdas, self.exactPow, self.isTypeDiff, self.powBase)
+        return covA.withUnsafeBufferPointer { a in
+            covB.withUnsafeBufferPointer { b in
+                slab.withUnsafeMutableBufferPointer { s in
+                    covSlab.withUnsafeMutableBufferPointer { c in
+                        body(StreamOps(lambdas: lambdas, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
+                                       covA: a.baseAddress, covB: b.baseAddress), s.baseAddress!, c.baseAddress)
+                    }
+                }
+            }
         }
-        let res = v - mean(Int(s) * Self.lanes + lane)
-        cf3[ci] += res * (incIsA ? resB[ci] : resA[ci])
-        w3[ci] += 1
-        if incIsA { resA[ci] = res } else { resB[ci] = res }
     }
 
-    /// `incStat_cov.get_stats2`: (radius, magnitude, covariance, pcc).
-    @inline(__always)
-    mutating func stats2D(_ c: Int32, _ lane: Int) -> (radius: Double, magnitude: Double, cov: Double, pcc: Double) {
-        let a = Int(covA[Int(c)]) * Self.lanes + lane, b = Int(covB[Int(c)]) * Self.lanes + lane
-        let va = variance(a), vb = variance(b)
-        let radius = (square(va) + square(vb)).squareRoot()
-        let ma = mean(a), mb = mean(b)
-        let magnitude = (square(ma) + square(mb)).squareRoot()
-        let ci = Int(c) * Self.lanes + lane
-        let cov = cf3[ci] / w3[ci]
-        let ss = std(a) * std(b)
-        return (radius, magnitude, cov, ss != 0 ? cov / ss : 0)
-    }
+    // MARK: Eviction
 
     /// Drops every stream not touched since `cutoff`, and the trackers that involve it.
-    /// Returns how many streams went.
     @discardableResult
     mutating func evict(before cutoff: Double) -> Int {
         var removed = 0
@@ -210,13 +140,121 @@ struct StreamTable {
                 freeCovs.append(c)
             }
             covs[s].removeAll()
-            index[keys[s]] = nil
+            index.remove(keys[s])
             alive[s] = false
             freeStreams.append(Int32(s))
             removed += 1
         }
         return removed
     }
+}
 
-    @inline(__always) mutating func touch(_ s: Int32, _ t: Double) { touched[Int(s)] = t }
+/// The lane arithmetic of `incStat` and `incStat_cov`, over raw slab pointers.
+struct StreamOps {
+    let lambdas: [Double]
+    let exactPow: Bool
+    let isTypeDiff: Bool
+    let powBase: Double
+    let covA: UnsafePointer<Int32>?
+    let covB: UnsafePointer<Int32>?
+
+    @inline(__always) func lambda(_ lane: Int) -> Double { lambdas.withUnsafeBufferPointer { $0[lane] } }
+
+    /// x², as Kitsune squares in `kitsune` mode.
+    @inline(__always) func square(_ x: Double) -> Double { exactPow ? pow(x, powBase) : x * x }
+
+    @inline(__always) func decayFactor(_ lane: Int, _ dt: Double) -> Double {
+        exactPow ? pow(powBase, -lambda(lane) * dt) : exp2(-lambda(lane) * dt)
+    }
+
+
+    /// `incStat.processDecay` on one lane of a stream record.
+    @inline(__always)
+    func processDecay(_ r: UnsafeMutablePointer<Double>, _ lane: Int, _ t: Double) {
+        let dt = t - r[StreamTable.LAST + lane]
+        if dt > 0 {
+            let f = decayFactor(lane, dt)
+            r[StreamTable.CF1 + lane] *= f; r[StreamTable.CF2 + lane] *= f; r[StreamTable.W + lane] *= f
+            r[StreamTable.LAST + lane] = t
+        }
+    }
+
+    @inline(__always) func mean(_ r: UnsafeMutablePointer<Double>, _ l: Int) -> Double {
+        if r[StreamTable.MEAN + l].isNaN { r[StreamTable.MEAN + l] = r[StreamTable.CF1 + l] / r[StreamTable.W + l] }
+        return r[StreamTable.MEAN + l]
+    }
+
+    @inline(__always) func variance(_ r: UnsafeMutablePointer<Double>, _ l: Int) -> Double {
+        if r[StreamTable.VAR + l].isNaN { let m = mean(r, l); r[StreamTable.VAR + l] = abs(r[StreamTable.CF2 + l] / r[StreamTable.W + l] - square(m)) }
+        return r[StreamTable.VAR + l]
+    }
+
+    @inline(__always) func std(_ r: UnsafeMutablePointer<Double>, _ l: Int) -> Double {
+        if r[StreamTable.STD + l].isNaN { r[StreamTable.STD + l] = variance(r, l).squareRoot() }
+        return r[StreamTable.STD + l]
+    }
+
+    /// `incStat.insert` on one lane, including the stream's trackers (but `skipped`).
+    @inline(__always)
+    func insert(_ S: UnsafeMutablePointer<Double>, _ C: UnsafeMutablePointer<Double>?, _ s: Int32, _ covList: [Int32],
+                _ lane: Int, _ value: Double, _ t: Double, skipping skipped: Int32 = -1) {
+        let r = S + Int(s) * StreamTable.streamStride
+        var v = value
+        if isTypeDiff {
+            let dif = t - r[StreamTable.LAST + lane]
+            v = dif > 0 ? dif : 0
+        }
+        processDecay(r, lane, t)
+        r[StreamTable.CF1 + lane] += v
+        r[StreamTable.CF2 + lane] += square(v)
+        r[StreamTable.W + lane] += 1
+        r[StreamTable.MEAN + lane] = .nan; r[StreamTable.VAR + lane] = .nan; r[StreamTable.STD + lane] = .nan
+        for c in covList where c != skipped { updateCov(S, C!, c, s, lane, v, t) }
+    }
+
+    /// `incStat.allstats_1D`: (weight, mean, variance), refreshing the cached mean and variance.
+    @inline(__always)
+    func allStats1D(_ S: UnsafeMutablePointer<Double>, _ s: Int32, _ l: Int) -> (Double, Double, Double) {
+        let r = S + Int(s) * StreamTable.streamStride
+        let m = r[StreamTable.CF1 + l] / r[StreamTable.W + l]
+        r[StreamTable.MEAN + l] = m
+        r[StreamTable.VAR + l] = abs(r[StreamTable.CF2 + l] / r[StreamTable.W + l] - square(m))
+        return (r[StreamTable.W + l], m, r[StreamTable.VAR + l])
+    }
+
+    /// `incStat_cov.update_cov`, for the stream `s` that produced (v, t).
+    @inline(__always)
+    func updateCov(_ S: UnsafeMutablePointer<Double>, _ C: UnsafeMutablePointer<Double>, _ c: Int32, _ s: Int32,
+                   _ lane: Int, _ v: Double, _ t: Double) {
+        let k = C + Int(c) * StreamTable.covStride
+        let incIsA = covA![Int(c)] == s
+        let other = incIsA ? covB![Int(c)] : covA![Int(c)]
+        processDecay(S + Int(other) * StreamTable.streamStride, lane, t)      // decay the other stream
+        let dt = t - k[StreamTable.LAST3 + lane]                               // decay the residuals
+        if dt > 0 {
+            let f = decayFactor(lane, dt)
+            k[StreamTable.CF3 + lane] *= f; k[StreamTable.W3 + lane] *= f; k[StreamTable.LAST3 + lane] = t
+            k[(incIsA ? StreamTable.RESA : StreamTable.RESB) + lane] *= f
+        }
+        let res = v - mean(S + Int(s) * StreamTable.streamStride, lane)
+        k[StreamTable.CF3 + lane] += res * k[(incIsA ? StreamTable.RESB : StreamTable.RESA) + lane]
+        k[StreamTable.W3 + lane] += 1
+        k[(incIsA ? StreamTable.RESA : StreamTable.RESB) + lane] = res
+    }
+
+    /// `incStat_cov.get_stats2`: (radius, magnitude, covariance, pcc).
+    @inline(__always)
+    func stats2D(_ S: UnsafeMutablePointer<Double>, _ C: UnsafeMutablePointer<Double>, _ c: Int32, _ l: Int)
+        -> (radius: Double, magnitude: Double, cov: Double, pcc: Double) {
+        let a = S + Int(covA![Int(c)]) * StreamTable.streamStride, b = S + Int(covB![Int(c)]) * StreamTable.streamStride
+        let va = variance(a, l), vb = variance(b, l)
+        let radius = (square(va) + square(vb)).squareRoot()
+        let ma = mean(a, l), mb = mean(b, l)
+        let magnitude = (square(ma) + square(mb)).squareRoot()
+        let k = C + Int(c) * StreamTable.covStride
+        let cov = k[StreamTable.CF3 + l] / k[StreamTable.W3 + l]
+        let ss = std(a, l) * std(b, l)
+        return (radius, magnitude, cov, ss != 0 ? cov / ss : 0)
+    }
+
 }

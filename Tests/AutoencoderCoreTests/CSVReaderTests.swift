@@ -104,3 +104,23 @@ import Testing
         }
     }
 }
+
+@Suite struct DecimalParserRoundingTests {
+    /// Every fast path must round exactly as a correctly rounded parser (Swift's `Double(String)`).
+    @Test func agreesWithCorrectRoundingOnRandomNumbers() {
+        var rng = SplitMix64(seed: 77)
+        var checked = 0
+        for _ in 0..<60_000 {
+            let mantissa = Double(rng.next() >> 11) * 0x1p-53
+            let scale = Double(sign: .plus, exponent: Int(rng.next() % 80) - 40, significand: 1)
+            let x = mantissa * scale
+            for text in [x.description, String(format: "%.17g", x), String(format: "%.19g", x), String(format: "%.15e", x), String(format: "%.6f", x)] {
+                guard case .value(let v) = DecimalParser.parse(text) else { Issue.record("refused \(text)"); continue }
+                let want = Double(text)!
+                if v.bitPattern != want.bitPattern { Issue.record("\(text): \(v) != \(want)") }
+                checked += 1
+            }
+        }
+        #expect(checked == 300_000)
+    }
+}
