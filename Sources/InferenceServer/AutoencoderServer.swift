@@ -201,10 +201,18 @@ public final class AutoencoderServer: Sendable {
         return diff == 0
     }
 
+    /// `application/json`, any case, optionally followed by parameters (`; charset=utf-8`).
+    /// Compared on the header's bytes: this runs on every POST.
     static func isJSON(_ contentType: UnsafePointer<CChar>) -> Bool {
-        let s = String(cString: contentType).lowercased()
-        let media = s.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        return media == "application/json"
+        let p = UnsafeRawPointer(contentType).assumingMemoryBound(to: UInt8.self)
+        var i = 0
+        while p[i] == 0x20 || p[i] == 0x09 { i += 1 }
+        for ch in "application/json".utf8 {
+            guard p[i] | 0x20 == ch | 0x20, p[i] != 0 else { return false }
+            i += 1
+        }
+        while p[i] == 0x20 || p[i] == 0x09 { i += 1 }
+        return p[i] == 0 || p[i] == UInt8(ascii: ";")
     }
 
     // MARK: Inference

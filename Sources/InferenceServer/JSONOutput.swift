@@ -1,5 +1,7 @@
-/// Appends JSON straight into a byte buffer: no encoder, no intermediate strings for keys.
-struct JSONOutput {
+/// Appends JSON straight into a byte buffer: no encoder, no intermediate strings. As a
+/// `TextOutputStream` with `_writeASCII`, it receives `Float.write(to:)`'s digits directly from
+/// the standard library's shortest-round-trip formatter, without a String per number.
+struct JSONOutput: TextOutputStream {
     var bytes: [UInt8] = []
 
     init(capacity: Int = 2048) { bytes.reserveCapacity(capacity) }
@@ -10,13 +12,16 @@ struct JSONOutput {
 
     @inline(__always) mutating func byte(_ b: UInt8) { bytes.append(b) }
 
+    mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
+
     /// A Float's shortest round-trip text (the value the model computed, no more digits).
     @inline(__always) mutating func number(_ x: Float) {
-        if x.isFinite { bytes.append(contentsOf: x.description.utf8) } else { raw("null") }
+        if x.isFinite { x.write(to: &self) } else { raw("null") }
     }
 
     @inline(__always) mutating func number(_ x: Double) {
-        if x.isFinite { bytes.append(contentsOf: x.description.utf8) } else { raw("null") }
+        if x.isFinite { x.write(to: &self) } else { raw("null") }
     }
 
     mutating func number(_ x: Int) { bytes.append(contentsOf: String(x).utf8) }
@@ -43,15 +48,6 @@ struct JSONOutput {
     }
 
     mutating func floats(_ p: UnsafeBufferPointer<Float>) {
-        byte(UInt8(ascii: "["))
-        for (i, x) in p.enumerated() {
-            if i > 0 { byte(UInt8(ascii: ",")) }
-            number(x)
-        }
-        byte(UInt8(ascii: "]"))
-    }
-
-    mutating func doubles(_ p: UnsafeBufferPointer<Double>) {
         byte(UInt8(ascii: "["))
         for (i, x) in p.enumerated() {
             if i > 0 { byte(UInt8(ascii: ",")) }

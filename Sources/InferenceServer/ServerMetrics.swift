@@ -9,7 +9,8 @@ import Synchronization
 final class ServerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
-    private let requestCounters: Mutex<[String: CoreMetrics.Counter]> = Mutex([:])
+    /// Keyed by route index × 1000 + status: no string is built per request.
+    private let requestCounters: Mutex<[Int: CoreMetrics.Counter]> = Mutex([:])
     private let timers: [String: CoreMetrics.Timer]
     let anomalies: CoreMetrics.Counter
     let reloadFailures: CoreMetrics.Counter
@@ -44,7 +45,7 @@ final class ServerMetrics: Sendable {
     static func routeLabel(_ path: String) -> String { routes.contains(path) ? path : "other" }
 
     func request(route: String, status: Int, nanoseconds: UInt64) {
-        let key = "\(route) \(status)"
+        let key = (Self.routes.firstIndex(of: route) ?? Self.routes.count) * 1000 + status
         let counter = requestCounters.withLock { cache in
             if let c = cache[key] { return c }
             let c = CoreMetrics.Counter(label: "ae_http_requests_total", dimensions: [("route", route), ("status", String(status))], factory: factory)

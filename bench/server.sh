@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Server: wrk on 127.0.0.1 (keep-alive, 32 connections, 10 s; wrk shares the 2 cores), against
+# ae-server's GET /livez and POST /reconstruct, and a FastAPI+uvicorn+numpy reference doing the
+# same forward pass from the same model file; RSS after ~10k and after ≥1M requests.
+# DURATION=10 by default. Writes bench/out/server.jsonl and prints the table.
+source "$(dirname "$0")/common.sh"
+DURATION=${DURATION:-10}
+build; sample_data; venv
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+model="$out/server-model.safetensors"
+[ -f "$model" ] || "$bin/ae" train --train "$out/data/gafgyt_danmini_doorbell_train.csv" --out "$model" >/dev/null
+body="$out/reconstruct-body.json"
+python3 - "$out/data/gafgyt_danmini_doorbell_test.csv" > "$body" <<'PY'
+import sys, json
+row = open(sys.argv[1]).readlines()[1].strip().split(",")[:115]
+print(json.dumps({"features": [float(v) for v in row]}))
+PY
+results="$out/server.jsonl"; : > "$results"
+run_wrk() {  # label url [body]
+  local label=$1 url=$2
+  local json
+  json=$(WRK_BODY=${3:-} wrk -t2 -c32 -d"${DURATION}s" -s bench/wrk.lua "$url" | tail -1)
+  echo "{\"label\": \"$label\", $(sed 's/^{//' <<<"$json")" | tee -a "$results"
+}
+rss_mb() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
+
+# ae-server
+log="$out/ae-server.log"
+"$bin/ae-server" --model "$model" --host 127.0.0.1 --port 0 --threads 2 > "$log" 2>&1 &
+pid=$!
+ppid=""
+trap 'kill $pid 2>/dev/null || true; [ -z "$ppid" ] || kill $ppid 2>/dev/null || true' EXIT
+port=""
+for _ in $(seq 100); do   # the start-up line names the bound port
+  port=$(sed -n 's/.*address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1)
+  [ -n "$port" ] && break; sleep 0.1
+done
+url="http://127.0.0.1:$port"
+curl -sf "$url/readyz" >/dev/null
+WRK_BODY=$body wrk -t1 -c1 -d1s -s bench/wrk.lua "$url/reconstruct" >/dev/null   # warm-up, ~10k requests
+echo "{\"label\": \"ae-server RSS after warm-up\", \"rss_mb\": $(rss_mb $pid)}" | tee -a "$results"
+run_wrk "ae-server GET /livez" "$url/livez"
+run_wrk "ae-server POST /reconstruct" "$url/reconstruct" "$body"
+run_wrk "ae-server GET /livez (2)" "$url/livez"
+run_wrk "ae-server POST /reconstruct (2)" "$url/reconstruct" "$body"
+# Past 1,000,000 requests in total, RSS again.
+total=$(python3 -c "import json; print(sum(json.loads(l).get('requests',0) for l in open('$results')))")
+while [ "$total" -lt 1000000 ]; do
+  WRK_BODY=$body wrk -t2 -c32 -d5s -s bench/wrk.lua "$url/reconstruct" | tail -1 > "$out/extra.json"
+  total=$((total + $(python3 -c "import json; print(json.load(open('$out/extra.json'))['requests'])")))
+done
+echo "{\"label\": \"ae-server RSS after requests\", \"requests_total\": $total, \"rss_mb\": $(rss_mb $pid)}" | tee -a "$results"
+kill -TERM $pid; wait $pid || true
+
+# Reference: FastAPI + uvicorn (2 workers, the machine's cores) + numpy
+MODEL="$model" bench/.venv/bin/uvicorn --app-dir bench reference_server:app --host 127.0.0.1 --port 18089 --workers 2 --log-level warning > "$out/reference.log" 2>&1 &
+ppid=$!
+for _ in $(seq 100); do curl -sf http://127.0.0.1:18089/livez >/dev/null && break; sleep 0.2; done
+run_wrk "python GET /livez" "http://127.0.0.1:18089/livez"
+run_wrk "python POST /reconstruct" "http://127.0.0.1:18089/reconstruct" "$body"
+kill $ppid; wait $ppid 2>/dev/null || true
+bench/.venv/bin/python bench/summarize.py server "$results" "$(machine)"

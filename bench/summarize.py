@@ -1,0 +1,35 @@
+"""Turns a bench .jsonl into the markdown table BENCHMARKS.md records (medians, ratios)."""
+import json, statistics, sys, datetime
+
+kind, path, machine = sys.argv[1], sys.argv[2], sys.argv[3]
+rows = [json.loads(l) for l in open(path) if l.strip()]
+med = lambda xs: statistics.median(xs) if xs else float("nan")
+print(f"Machine: {machine}; date {datetime.date.today()}; {len(rows)} measurements\n")
+if kind == "train":
+    ae = [r for r in rows if r["impl"] == "ae"]; ke = [r for r in rows if r["impl"] == "keras"]
+    print("| implementation | runs | fit median (s) | final loss (median) | final val_loss (median) | peak RSS (MB) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"| ae train (Swift, 1 thread) | {len(ae)} | {med([r['fit_s'] for r in ae]):.2f} | {med([r['loss'] for r in ae]):.6f} | {med([r['val_loss'] for r in ae]):.6f} | {med([r['maxrss_mb'] for r in ae]):.0f} |")
+    print(f"| Keras 3 / TensorFlow CPU (seed code) | {len(ke)} | {med([r['fit_s'] for r in ke]):.2f} | {med([r['loss'] for r in ke]):.6f} | {med([r['val_loss'] for r in ke]):.6f} | |")
+    print(f"\nSpeed-up (Keras fit / ae fit, medians): **{med([r['fit_s'] for r in ke]) / med([r['fit_s'] for r in ae]):.1f}×**; "
+          f"val_loss ae / Keras: {med([r['val_loss'] for r in ae]) / med([r['val_loss'] for r in ke]):.3f}")
+elif kind == "server":
+    by = {r["label"]: r for r in rows}
+    print("| target | requests | req/s | p50 (µs) | p99 (µs) | p99.9 (µs) | errors / non-2xx |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        if "rps" in r:
+            print(f"| {r['label']} | {r['requests']} | {r['rps']:.0f} | {r['p50_us']} | {r['p99_us']} | {r['p999_us']} | {r['errors']} / {r['non2xx']} |")
+    def best(prefix):
+        xs = [r["rps"] for r in rows if r["label"].startswith(prefix) and "rps" in r]
+        return med(xs)
+    live, rec = best("ae-server GET /livez"), best("ae-server POST /reconstruct")
+    prec = best("python POST /reconstruct")
+    print(f"\n/reconstruct vs /livez (same server, same run, medians): **{rec / live:.0%}**; "
+          f"ae-server vs Python reference on /reconstruct: **{rec / prec:.0f}×**")
+    w = by.get("ae-server RSS after warm-up", {}); m = by.get("ae-server RSS after requests", {})
+    if w and m:
+        print(f"\nRSS: {w['rss_mb']} MB after warm-up (~10k requests), {m['rss_mb']} MB after {m['requests_total']} requests "
+              f"({(m['rss_mb'] / w['rss_mb'] - 1) * 100:+.1f}%)")
+else:
+    for r in rows: print(json.dumps(r))
