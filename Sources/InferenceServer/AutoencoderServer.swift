@@ -169,7 +169,7 @@ public final class AutoencoderServer: Sendable {
                 let parser = RequestParser(featureCount: m.model.network.inputSize, featureIndex: m.featureIndex,
                                            featureNames: m.model.featureNames, maxBatch: configuration.maxBatch)
                 let rows = try parser.parse(body)
-                return .json(200, path == "/encode" ? encode(rows, m) : reconstruct(rows, m))
+                return .json(200, try path == "/encode" ? encode(rows, m) : reconstruct(rows, m))
             } catch {
                 return .error(400, error.message)
             }
@@ -221,7 +221,15 @@ public final class AutoencoderServer: Sendable {
         m.model.scaler.transform(rows.values)
     }
 
-    private func encode(_ rows: ParsedRows, _ m: LoadedModel) -> [UInt8] {
+    /// Values that are valid Floats can still overflow once scaled, or through the network's
+    /// sums; such a row has no meaningful score, so it is refused rather than answered with nulls.
+    private static func requireFinite(_ values: [Float], rowLength: Int, what: String) throws(RequestError) {
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw RequestError("row \(bad / rowLength): feature values are too extreme for the model (the \(what) is not finite); real traffic statistics are far smaller")
+        }
+    }
+
+    private func encode(_ rows: ParsedRows, _ m: LoadedModel) throws(RequestError) -> [UInt8] {
         let net = m.model.network
         let k = net.latentSize
         let x = scaled(rows, m)
@@ -229,6 +237,8 @@ public final class AutoencoderServer: Sendable {
         m.withWorkspace(rows: rows.rows) { ws in
             x.withUnsafeBufferPointer { xp in latent.withUnsafeMutableBufferPointer { net.encode(xp, into: $0, workspace: &ws) } }
         }
+        try Self.requireFinite(x, rowLength: net.inputSize, what: "scaled input")
+        try Self.requireFinite(latent, rowLength: k, what: "latent vector")
         var o = JSONOutput(capacity: 64 + rows.rows * k * 12)
         latent.withUnsafeBufferPointer { l in
             if rows.batched {
@@ -247,7 +257,7 @@ public final class AutoencoderServer: Sendable {
         return o.bytes
     }
 
-    private func reconstruct(_ rows: ParsedRows, _ m: LoadedModel) -> [UInt8] {
+    private func reconstruct(_ rows: ParsedRows, _ m: LoadedModel) throws(RequestError) -> [UInt8] {
         let model = m.model
         let net = model.network
         let n = net.inputSize
@@ -261,6 +271,8 @@ public final class AutoencoderServer: Sendable {
                 }
             }
         }
+        try Self.requireFinite(x, rowLength: n, what: "scaled input")
+        try Self.requireFinite(errors, rowLength: 1, what: "reconstruction error")
         var o = JSONOutput(capacity: 128 + rows.rows * (n * 14 + 300))
         var flagged = 0
         o.raw(rows.batched ? #"{"results":["# : "{")

@@ -89,17 +89,19 @@ public struct TrafficSimulator {
         out.reserveCapacity(rows * 12 / 10)
         let door = (doorbellMAC, doorbellIP), router = (routerMAC, routerIP), phone = (phoneMAC, phoneIP)
         var t = start
-        var deviceRows = 0, attackRows = 0
+        var deviceRows = 0
         var nextKeepAlive = start + uniform(0, 30), nextDNS = start + uniform(0, 60), nextNTP = start + uniform(0, 300)
         var nextARP = start + uniform(0, 60), nextMotion = start + uniform(5, 60), nextApp = start + uniform(10, 120)
-        var nextAttack = start + uniform(30, 120)
+        var motion: (until: Double, next: Double, rate: Double, port: Int32)? = nil
         var attackOrder = AttackClass.allCases
-        var attackIndex = 0
-        let episodeBudget = max(150, Int(Double(rows) * attackShare / 10))
+        let episodeBudget = max(20, Int(Double(rows) * attackShare / 10))
         let cncPort = port(6667)
         var cncSession = ephemeralPort()
 
-        while deviceRows < rows {
+        // Benign traffic for the benign share of the rows, then attack episodes carrying the
+        // rest, spread over the same time span: the share holds at any file size.
+        let attackTarget = Int((Double(rows) * attackShare).rounded())
+        while deviceRows < rows - attackTarget {
             let step = 1.0   // one simulated second at a time
             let end = t + step
             let before = out.count
@@ -130,18 +132,26 @@ public struct TrafficSimulator {
                 emit(nextARP + uniform(0.0005, 0.004), 60, from: door, to: router, ports: (proto.arp, proto.arp), label: 0, arp: true)
                 nextARP += uniform(45, 75)
             }
-            // Motion: a video upload burst of several seconds, with ACKs.
-            while nextMotion < end {
-                let cloud = cloudIPs[0], sp = ephemeralPort(), dp = port(443)
-                let duration = uniform(4, 15), rate = uniform(60, 220)
-                var tt = nextMotion
-                while tt < nextMotion + duration {
+            // Motion: a video upload burst of several seconds, with ACKs, emitted as time passes
+            // (so row counts and attack scheduling see the burst second by second).
+            if motion == nil && nextMotion < end {
+                motion = (until: nextMotion + uniform(2, 8), next: nextMotion, rate: uniform(60, 220), port: ephemeralPort())
+            }
+            if let m = motion {
+                let cloud = cloudIPs[0], dp = port(443)
+                var tt = m.next
+                while tt < end && tt < m.until {
                     let big = uniform() < 0.8
-                    emit(tt, big ? size(1200, 1470) : size(200, 900), from: door, to: (routerMAC, cloud), ports: (sp, dp), label: 0)
-                    if uniform() < 0.5 { emit(tt + uniform(0.005, 0.04), size(60, 66), from: (routerMAC, cloud), to: door, ports: (dp, sp), label: 0) }
-                    tt += exponential(mean: 1 / rate)
+                    emit(tt, big ? size(1200, 1470) : size(200, 900), from: door, to: (routerMAC, cloud), ports: (m.port, dp), label: 0)
+                    if uniform() < 0.5 { emit(tt + uniform(0.005, 0.04), size(60, 66), from: (routerMAC, cloud), to: door, ports: (dp, m.port), label: 0) }
+                    tt += exponential(mean: 1 / m.rate)
                 }
-                nextMotion += duration + exponential(mean: 150)
+                if tt >= m.until {
+                    motion = nil
+                    nextMotion = m.until + exponential(mean: 45)
+                } else {
+                    motion!.next = tt
+                }
             }
             // The owner's phone opens the live view / changes settings over the LAN.
             while nextApp < end {
@@ -154,26 +164,23 @@ public struct TrafficSimulator {
                 }
                 nextApp += exponential(mean: 400)
             }
-            // Gafgyt episodes, keeping attacks near the target share and every class represented.
-            if nextAttack < end && Double(attackRows) < attackShare * Double(max(deviceRows, 1)) * 1.05 {
-                if attackIndex % attackOrder.count == 0 { shuffle(&attackOrder) }
-                let kind = attackOrder[attackIndex % attackOrder.count]
-                attackIndex += 1
-                let target = randomPublicIP()
-                // C&C: the bot checks in and receives the command.
-                emit(nextAttack - 0.5, size(60, 120), from: door, to: (routerMAC, cncIP), ports: (cncSession, cncPort), label: kind.rawValue)
-                emit(nextAttack - 0.4, size(80, 160), from: (routerMAC, cncIP), to: door, ports: (cncPort, cncSession), label: kind.rawValue)
-                attackEpisode(kind, at: nextAttack, target: target, budget: int(episodeBudget / 2, episodeBudget * 3 / 2))
-                nextAttack = end + uniform(20, 90)
-                if uniform() < 0.3 { cncSession = ephemeralPort() }
-            } else if nextAttack < end {
-                nextAttack = end + uniform(10, 40)
-            }
-            for p in out[before...] where p.isDeviceTraffic {
-                deviceRows += 1
-                if p.label != 0 { attackRows += 1 }
-            }
+            deviceRows += out[before...].filter(\.isDeviceTraffic).count
             t = end
+        }
+        let span = max(t - start, 1)
+        let episodes = max(AttackClass.allCases.count, attackTarget / max(episodeBudget, 1))
+        var remaining = attackTarget
+        for e in 0..<episodes where remaining > 0 {
+            if e % attackOrder.count == 0 { shuffle(&attackOrder) }
+            let kind = attackOrder[e % attackOrder.count]
+            let at = start + span * (Double(e) + uniform(0.05, 0.9)) / Double(episodes)
+            let before = out.count
+            // C&C: the bot checks in and receives the command.
+            emit(at - 0.5, size(60, 120), from: door, to: (routerMAC, cncIP), ports: (cncSession, cncPort), label: kind.rawValue)
+            emit(at - 0.4, size(80, 160), from: (routerMAC, cncIP), to: door, ports: (cncPort, cncSession), label: kind.rawValue)
+            attackEpisode(kind, at: at, target: randomPublicIP(), budget: max(1, remaining / (episodes - e) - 2))
+            remaining -= out[before...].filter(\.isDeviceTraffic).count
+            if uniform() < 0.3 { cncSession = ephemeralPort() }
         }
         out = Self.timeOrdered(out)
         // Cut at the rows-th device packet.
@@ -197,8 +204,9 @@ public struct TrafficSimulator {
         for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, int(0, i)) }
     }
 
-    /// One attack episode of about `budget` device packets.
-    private mutating func attackEpisode(_ kind: AttackClass, at start: Double, target: Int32, budget: Int) {
+    /// One attack episode of about `budget` device packets; returns when it ends.
+    @discardableResult
+    private mutating func attackEpisode(_ kind: AttackClass, at start: Double, target: Int32, budget: Int) -> Double {
         let door = (doorbellMAC, doorbellIP)
         let label = kind.rawValue
         var t = start
@@ -252,6 +260,7 @@ public struct TrafficSimulator {
                 t += exponential(mean: 1 / rate)
             }
         }
+        return t
     }
 
     // MARK: Injection into a real capture

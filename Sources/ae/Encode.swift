@@ -19,6 +19,9 @@ struct Encode: ParsableCommand {
         if !table.ignoredColumns.isEmpty { Output.stderr("note: ignoring column(s) not in the model: \(table.ignoredColumns.joined(separator: ", "))\n") }
         let latent = m.encode(table)
         let k = m.network.latentSize
+        if let bad = latent.firstIndex(where: { !$0.isFinite }) {
+            throw CLIError("\(input): data row \(bad / k + 1) (line \(bad / k + 2)): feature values are too extreme for the model (the latent vector is not finite)")
+        }
         let sink = try TextSink(path: output)
         sink.write((0..<k).map { "latent_\($0)" }.joined(separator: ",") + "\n")
         var line = ""

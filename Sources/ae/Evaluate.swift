@@ -15,6 +15,9 @@ struct Evaluate: ParsableCommand {
         let table = try CSVReader(features: m.featureNames).read(path: test)
         guard let targets = table.targets else { throw CLIError("\(test): no 'target' column, so there is nothing to evaluate against") }
         let errors = m.reconstructionErrors(table)
+        if let bad = errors.firstIndex(where: { !$0.isFinite }) {
+            throw CLIError("\(test): data row \(bad + 1) (line \(bad + 2)): feature values are too extreme for the model (the reconstruction error is not finite)")
+        }
         let report = DetectionReport(errors: errors, targets: targets, threshold: m.threshold)
         if json {
             let enc = JSONEncoder()

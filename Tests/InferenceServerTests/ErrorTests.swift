@@ -1,3 +1,4 @@
+import AutoencoderCore
 import Foundation
 import Testing
 @testable import InferenceServer
@@ -101,6 +102,24 @@ import Testing
             try e.sendHead("POST", "/encode", headers: ["Content-Type": "application/json", "Transfer-Encoding": "chunked"], contentLength: nil)
             try e.send(String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\n\r\n")
             #expect(try e.readResponse().status == 200)
+        }
+    }
+}
+
+@Suite struct ExtremeValueTests {
+    /// Valid Floats that overflow once scaled (found by schemathesis) are refused, not answered with nulls.
+    @Test func valuesThatOverflowTheModelAre400() throws {
+        let dir = ServerHarness.temporaryDirectory()
+        var model = ServerHarness.model()
+        model.scaler = MinMaxScaler(scale: Array(repeating: 10, count: 7), min: Array(repeating: 0, count: 7))   // trained on values in [0, 0.1]
+        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        defer { server.shutdown() }
+        let c = try TestHTTPClient(port: server.port)
+        let extreme = #"{"features": [3.4e38, -3.4e38, 3.4e38, 1e38, -1e38, 3e38, 2e38]}"#
+        for path in ["/encode", "/reconstruct"] {
+            let r = try c.request("POST", path, json: extreme)
+            #expect(r.status == 400)
+            #expect((r.object["error"] as? String)?.contains("too extreme") == true)
         }
     }
 }
