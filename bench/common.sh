@@ -16,7 +16,7 @@ sample_data() {
 }
 
 venv() {
-  if [ ! -x bench/.venv/bin/python ] || ! bench/.venv/bin/python -c "import tensorflow, pandas, sklearn, safetensors, fastapi, uvicorn" 2>/dev/null; then
+  if [ ! -x bench/.venv/bin/python ] || ! bench/.venv/bin/python -c "import tensorflow, pandas, sklearn, safetensors, fastapi, uvicorn, httptools, uvloop" 2>/dev/null; then
     python3 -m venv bench/.venv
     bench/.venv/bin/pip install -q -r bench/requirements.txt
   fi

@@ -52,8 +52,8 @@ done
 echo "{\"label\": \"ae-server RSS after requests\", \"requests_total\": $total, \"rss_mb\": $(rss_mb $pid)}" | tee -a "$results"
 kill -TERM $pid; wait $pid || true
 
-# Reference: FastAPI + uvicorn (2 workers, the machine's cores) + numpy
-MODEL="$model" bench/.venv/bin/uvicorn --app-dir bench reference_server:app --host 127.0.0.1 --port 18089 --workers 2 --log-level warning > "$out/reference.log" 2>&1 &
+# Reference: FastAPI + uvicorn (2 workers, httptools + uvloop) + numpy
+MODEL="$model" bench/.venv/bin/uvicorn --app-dir bench reference_server:app --host 127.0.0.1 --port 18089 --workers 2 --http httptools --loop uvloop --log-level warning > "$out/reference.log" 2>&1 &
 ppid=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18089/livez >/dev/null && break; sleep 0.2; done
 run_wrk "python GET /livez" "http://127.0.0.1:18089/livez"

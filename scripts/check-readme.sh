@@ -8,13 +8,14 @@ cd "$(dirname "$0")/.."
 blocks=$(mktemp -d)
 awk -v dir="$blocks" '/^```sh$/ {n++; f=sprintf("%s/%03d.sh", dir, n); inb=1; next} /^```/ {inb=0} inb {print > f}' README.md
 server=""
-cleanup() { [ -z "$server" ] || { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }; rm -rf "$blocks"; }
+# The quickstart runs in its own session, so the whole group (bash, run.sh's exec'd ae-server) stops together.
+cleanup() { [ -z "$server" ] || { kill -TERM -- "-$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }; rm -rf "$blocks"; }
 trap cleanup EXIT
 for b in "$blocks"/*.sh; do
   if grep -q 'scripts/test.sh' "$b"; then continue; fi
   if grep -q 'scripts/run.sh' "$b"; then
     echo "== README: $(head -1 "$b") (background)"
-    bash "$b" > .build/readme-server.log 2>&1 &
+    setsid bash "$b" > .build/readme-server.log 2>&1 &
     server=$!
     for _ in $(seq 900); do
       curl -sf http://127.0.0.1:8080/readyz >/dev/null 2>&1 && break

