@@ -11,5 +11,5 @@ results="$out/core.jsonl"; : > "$results"
 "$bin/ae-bench" encode --model "$model" --rows 1000000 --runs 5 | tee -a "$results"
 start=$(date +%s.%N)
 "$bin/ae" encode --model "$model" --input "$out/data/gafgyt_danmini_doorbell_test.csv" --output "$out/latent.csv" --force >/dev/null
-echo "{\"bench\": \"ae_encode_cli_15000_rows\", \"seconds\": $(echo "$(date +%s.%N) - $start" | bc)}" | tee -a "$results"
+echo "{\"bench\": \"ae_encode_cli_15000_rows\", \"seconds\": $(printf "%.3f" "$(echo "$(date +%s.%N) - $start" | bc)")}" | tee -a "$results"
 echo "Machine: $(machine)"

@@ -19,7 +19,7 @@ KREPLAY=${KREPLAY:-1000000}
 for mode in nbaiot kitsune; do
   start=$(date +%s.%N)
   "$bin/ae" features --packets "$capture" --out "$out/features-$mode.csv" --compat "$mode" --force >/dev/null
-  secs=$(echo "$(date +%s.%N) - $start" | bc)
+  secs=$(printf "%.3f" "$(echo "$(date +%s.%N) - $start" | bc)")
   echo "{\"bench\": \"ae_features_end_to_end\", \"compat\": \"$mode\", \"packets\": 38363, \"seconds\": $secs, \"packets_per_s\": $(echo "38363 / $secs" | bc), \"output_mb\": $(du -m "$out/features-$mode.csv" | cut -f1)}" | tee -a "$results"
 done
 echo "Machine: $(machine)"
