@@ -32,9 +32,11 @@ let package = Package(
             pkgConfig: "libmicrohttpd",
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
+        // The shim includes <microhttpd.h> itself (a C target sees only the module map of a system
+        // library); depending on CMicroHTTPD brings pkg-config's include and link flags.
         .target(
             name: "MicroHTTPDShim",
-            linkerSettings: [.linkedLibrary("microhttpd")]
+            dependencies: ["CMicroHTTPD"]
         ),
         .target(
             name: "AutoencoderCore",
@@ -83,5 +85,7 @@ let package = Package(
         .testTarget(name: "AutoencoderCoreTests", dependencies: ["AutoencoderCore"]),
         .testTarget(name: "TrafficFeaturesTests", dependencies: ["TrafficFeatures"]),
         .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "AutoencoderCore"]),
+        // Runs the built `ae` executable: exit codes, messages, no silent overwrites.
+        .testTarget(name: "AECommandTests"),
     ]
 )
