@@ -54,9 +54,15 @@ struct Features: ParsableCommand {
     }
 }
 
-/// Fast shortest-round-trip text of a Double into a byte buffer (Swift's own algorithm, without
-/// building a String per value).
+/// Fast shortest-round-trip text of a Double into a byte buffer: Swift's own algorithm, whose
+/// digits arrive through `TextOutputStream._writeASCII` without a String per value.
 enum NumberFormatting {
+    struct ByteStream: TextOutputStream {
+        var bytes: UnsafeMutablePointer<[UInt8]>
+        mutating func write(_ string: String) { bytes.pointee.append(contentsOf: string.utf8) }
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.pointee.append(contentsOf: buffer) }
+    }
+
     @inline(__always)
     static func append(_ x: Double, to out: inout [UInt8]) {
         if x == 0 { out.append(0x30); return }
@@ -72,6 +78,9 @@ enum NumberFormatting {
             }
             return
         }
-        out.append(contentsOf: x.description.utf8)
+        withUnsafeMutablePointer(to: &out) { p in
+            var stream = ByteStream(bytes: p)
+            x.write(to: &stream)
+        }
     }
 }
