@@ -5,8 +5,8 @@
 /// compatibility modes"):
 /// - `.nbaiot` (default) reproduces what the real N-BaIoT rows show: the std column holds a
 ///   standard deviation, HH and HpHp are directed streams per channel and per socket (each
-///   linked to its reverse), a channel's first jitter value is the epoch time itself, and H is
-///   the source host's traffic.
+///   linked to its reverse), a channel's first jitter value is the epoch time itself, H is
+///   the source host's traffic, and a tracker decays both residuals (pcc stays in the published range).
 /// - `.kitsune` reproduces Kitsune-py (ymirsky/Kitsune-py) to the last bit: HH is keyed by the
 ///   source IP alone and linked to every destination host, its "std" column holds the variance,
 ///   keys are Kitsune's concatenated strings, and the HH tracker is updated twice per packet as
@@ -38,9 +38,9 @@ public struct FeatureExtractor {
         let l = FeatureNames.lambdas
         mi = StreamTable(lambdas: l, exactPow: exact)
         host = StreamTable(lambdas: l, exactPow: exact)
-        hh = StreamTable(lambdas: l, exactPow: exact)
+        hh = StreamTable(lambdas: l, exactPow: exact, decayBothResiduals: !exact)
         jit = StreamTable(lambdas: l, exactPow: exact, isTypeDiff: true)
-        hp = StreamTable(lambdas: l, exactPow: exact)
+        hp = StreamTable(lambdas: l, exactPow: exact, decayBothResiduals: !exact)
     }
 
     /// Streams and covariance trackers currently held (for memory checks).

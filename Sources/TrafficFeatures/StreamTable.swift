@@ -29,6 +29,10 @@ struct StreamTable {
     let exactPow: Bool
     /// Kitsune's `isTypeDiff`: the inserted value is the time since the stream's last update.
     let isTypeDiff: Bool
+    /// Kitsune decays only the updating side's last residual (`lastRes[inc] *= f`), so after an
+    /// idle gap a stale residual meets variances restarting near zero and pcc reaches 10⁵; the
+    /// published N-BaIoT pcc stays within [−1.7, 2.8]. `nbaiot` mode decays both residuals.
+    let decayBothResiduals: Bool
     /// 2, loaded from memory: with a literal 2 LLVM rewrites `pow(2, x)` into `exp2(x)` and
     /// `pow(x, 2)` into `x * x`.
     private let powBase: Double
@@ -44,11 +48,12 @@ struct StreamTable {
     var covSlab: [Double] = []
     private var freeCovs: [Int32] = []
 
-    init(lambdas: [Double], exactPow: Bool, isTypeDiff: Bool = false) {
+    init(lambdas: [Double], exactPow: Bool, isTypeDiff: Bool = false, decayBothResiduals: Bool = false) {
         precondition(lambdas.count == Self.lanes)
         self.lambdas = lambdas
         self.exactPow = exactPow
         self.isTypeDiff = isTypeDiff
+        self.decayBothResiduals = decayBothResiduals
         self.powBase = exactPow ? Double(lambdas.count - 3) : 2   // = 2, opaque to constant folding
     }
 
@@ -113,13 +118,13 @@ struct StreamTable {
     /// one exclusive access per operation instead of a uniqueness check per element.
     @inline(__always)
     mutating func withSlabs<R>(_ body: (StreamOps, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>?) -> R) -> R {
-        let (lambdas, exactPow, isTypeDiff, powBase) = (self.lambdas, self.exactPow, self.isTypeDiff, self.powBase)
+        let (lambdas, exactPow, isTypeDiff, powBase, both) = (self.lambdas, self.exactPow, self.isTypeDiff, self.powBase, self.decayBothResiduals)
         return covA.withUnsafeBufferPointer { a in
             covB.withUnsafeBufferPointer { b in
                 slab.withUnsafeMutableBufferPointer { s in
                     covSlab.withUnsafeMutableBufferPointer { c in
                         body(StreamOps(lambdas: lambdas, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
-                                       covA: a.baseAddress, covB: b.baseAddress), s.baseAddress!, c.baseAddress)
+                                       covA: a.baseAddress, covB: b.baseAddress, decayBothResiduals: both), s.baseAddress!, c.baseAddress)
                     }
                 }
             }
@@ -157,6 +162,7 @@ struct StreamOps {
     let powBase: Double
     let covA: UnsafePointer<Int32>?
     let covB: UnsafePointer<Int32>?
+    let decayBothResiduals: Bool
 
     @inline(__always) func lambda(_ lane: Int) -> Double { lambdas.withUnsafeBufferPointer { $0[lane] } }
 
@@ -234,7 +240,11 @@ struct StreamOps {
         if dt > 0 {
             let f = decayFactor(lane, dt)
             k[StreamTable.CF3 + lane] *= f; k[StreamTable.W3 + lane] *= f; k[StreamTable.LAST3 + lane] = t
-            k[(incIsA ? StreamTable.RESA : StreamTable.RESB) + lane] *= f
+            if decayBothResiduals {
+                k[StreamTable.RESA + lane] *= f; k[StreamTable.RESB + lane] *= f
+            } else {
+                k[(incIsA ? StreamTable.RESA : StreamTable.RESB) + lane] *= f
+            }
         }
         let res = v - mean(S + Int(s) * StreamTable.streamStride, lane)
         k[StreamTable.CF3 + lane] += res * k[(incIsA ? StreamTable.RESB : StreamTable.RESA) + lane]
