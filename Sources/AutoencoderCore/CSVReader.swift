@@ -129,8 +129,11 @@ private struct ParseState {
             if case .value = DecimalParser.parse(name) { numeric += 1 }
         }
         if numeric == names.count { throw CSVError(.noHeader, file: path, line: line) }
+        // pandas' `to_csv` writes its index as an unnamed first column ("" or, once re-read and
+        // saved, "Unnamed: 0"): that column is an index, not a feature.
+        let indexColumn = names.first.map { $0.isEmpty || $0 == "Unnamed: 0" } ?? false
         var seen = Set<String>()
-        for (i, name) in names.enumerated() {
+        for (i, name) in names.enumerated() where !(i == 0 && indexColumn) {
             if name.isEmpty { throw CSVError(.emptyColumnName(index: i + 1), file: path, line: line, column: "#\(i + 1)") }
             if !seen.insert(name).inserted { throw CSVError(.duplicateColumn(name), file: path, line: line, column: name) }
         }
@@ -142,16 +145,19 @@ private struct ParseState {
             let missing = wanted.filter { !seen.contains($0) }
             if !missing.isEmpty { throw CSVError(.missingFeatures(missing), file: path, line: line) }
             featureNames = wanted
-            slots = names.map { n in n == CSVReader.targetColumn ? -1 : (index[n] ?? -2) }
-            ignored = names.filter { $0 != CSVReader.targetColumn && index[$0] == nil }
+            slots = names.enumerated().map { i, n in i == 0 && indexColumn ? -2 : (n == CSVReader.targetColumn ? -1 : (index[n] ?? -2)) }
+            ignored = names.enumerated().filter { i, n in (i == 0 && indexColumn) || (n != CSVReader.targetColumn && index[n] == nil) }
+                .map { i, n in n.isEmpty ? "#1 (index)" : n }
         } else {
             var k = 0
-            slots = names.map { n in
+            slots = names.enumerated().map { i, n in
+                if i == 0 && indexColumn { return -2 }
                 if n == CSVReader.targetColumn { return -1 }
                 defer { k += 1 }
                 return k
             }
-            featureNames = names.filter { $0 != CSVReader.targetColumn }
+            featureNames = names.enumerated().filter { i, n in !(i == 0 && indexColumn) && n != CSVReader.targetColumn }.map(\.element)
+            if indexColumn { ignored = [names[0].isEmpty ? "#1 (index)" : names[0]] }
             if featureNames.isEmpty { throw CSVError(.noFeatureColumns, file: path, line: line) }
         }
         row = [Double](repeating: 0, count: featureNames.count)

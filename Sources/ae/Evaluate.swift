@@ -13,6 +13,7 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         let m = try ModelFile.read(path: model)
         let table = try CSVReader(features: m.featureNames).read(path: test)
+        if !table.ignoredColumns.isEmpty { Output.stderr("note: ignoring column(s) not in the model: \(table.ignoredColumns.joined(separator: ", "))\n") }
         guard let targets = table.targets else { throw CLIError("\(test): no 'target' column, so there is nothing to evaluate against") }
         let errors = m.reconstructionErrors(table)
         if let bad = errors.firstIndex(where: { !$0.isFinite }) {

@@ -54,6 +54,7 @@ struct Train: ParsableCommand {
 
         let t0 = Date()
         let table = try CSVReader().read(path: train)
+        if !table.ignoredColumns.isEmpty { Output.stderr("note: ignoring column(s) \(table.ignoredColumns.joined(separator: ", "))\n") }
         let sha = try SHA256.hex(ofFile: train)
         let labelled = table.targets.map { t in "\(t.filter { $0 == 0 }.count) benign, \(t.filter { $0 != 0 }.count) attack" } ?? "no target column"
         print("Loaded \(table.rowCount) rows × \(table.columnCount) features from \(train) (\(labelled)) in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s")

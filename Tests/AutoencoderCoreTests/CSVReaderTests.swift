@@ -124,3 +124,19 @@ import Testing
         #expect(checked == 300_000)
     }
 }
+
+@Suite struct PandasIndexColumnTests {
+    @Test func anUnnamedFirstColumnIsAnIndex() throws {
+        let dir = temporaryDirectory()
+        for header in [",a,b,target", "Unnamed: 0,a,b,target"] {
+            let t = try CSVReader().read(path: writeFile("\(header)\n0,1,2,0\n1,3,4,1\n", in: dir))
+            #expect(t.featureNames == ["a", "b"])
+            #expect(t.values == [1, 2, 3, 4])
+            #expect(t.ignoredColumns.count == 1)
+            let named = try CSVReader(features: ["b", "a"]).read(path: writeFile("\(header)\n0,1,2,0\n", in: dir))
+            #expect(named.values == [2, 1])
+        }
+        // Only the first column: an empty name elsewhere is still an error.
+        #expect(throws: CSVError.self) { try CSVReader().read(path: writeFile("a,,b\n1,2,3\n", in: dir)) }
+    }
+}
