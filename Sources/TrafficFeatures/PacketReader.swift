@@ -92,30 +92,64 @@ public struct PacketReader {
 
     struct LineFault: Error { var message: String }
 
+    /// One line's fields, read straight from its bytes: only non-empty string fields become
+    /// Strings (short ones, mostly inline), numbers are parsed in place.
     static func parse(_ line: UnsafeBufferPointer<UInt8>, columns: [Int], delimiter: UInt8, cells: inout [Substring],
                       addresses: AddressTable) throws -> Packet {
-        for i in cells.indices { cells[i] = "" }
-        let text = String(decoding: line, as: UTF8.self)
-        let parts = text.split(separator: Character(Unicode.Scalar(delimiter)), omittingEmptySubsequences: false)
-        if parts.count != columns.count { throw LineFault(message: "expected \(columns.count) fields, found \(parts.count)") }
-        for (i, part) in parts.enumerated() where columns[i] >= 0 { cells[columns[i]] = part }
-        var f = Packet.Fields()
-        guard let t = Double(cells[0]), t.isFinite, t >= 0 else { throw LineFault(message: "frame.time_epoch '\(cells[0].prefix(40))' is not a time") }
-        guard let len = Int(cells[1]), len >= 0, len <= 1 << 20 else { throw LineFault(message: "frame.len '\(cells[1].prefix(40))' is not a length") }
-        f.time = t
-        f.length = Double(len)
-        f.ethSrc = String(cells[2]); f.ethDst = String(cells[3])
-        f.ipSrc = String(cells[4]); f.ipDst = String(cells[5])
-        f.tcpSrcPort = String(cells[6]); f.tcpDstPort = String(cells[7])
-        f.udpSrcPort = String(cells[8]); f.udpDstPort = String(cells[9])
-        for (name, cell) in [("tcp.srcport", cells[6]), ("tcp.dstport", cells[7]), ("udp.srcport", cells[8]), ("udp.dstport", cells[9])]
-        where !cell.isEmpty && (Int(cell).map { $0 < 0 || $0 > 65535 } ?? true) {
-            throw LineFault(message: "\(name) '\(cell.prefix(40))' is not a port")
+        let base = line.baseAddress!
+        var starts = (0..<fields.count).map { _ in 0 }, ends = starts
+        var present = [Bool](repeating: false, count: fields.count)
+        var column = 0, a = 0
+        for i in 0...line.count where i == line.count || base[i] == delimiter {
+            if column >= columns.count { column += 1; break }
+            let slot = columns[column]
+            if slot >= 0 { starts[slot] = a; ends[slot] = i; present[slot] = true }
+            column += 1
+            a = i + 1
         }
-        f.icmpType = String(cells[10]); f.arpOpcode = String(cells[12])
-        f.arpSrcIP = String(cells[14]); f.arpDstIP = String(cells[16])
-        f.ipv6Src = String(cells[17]); f.ipv6Dst = String(cells[18])
+        if column != columns.count {
+            let found = line.reduce(1) { $0 + ($1 == delimiter ? 1 : 0) }
+            throw LineFault(message: "expected \(columns.count) fields, found \(found)")
+        }
+        func text(_ k: Int) -> String {
+            guard present[k], ends[k] > starts[k] else { return "" }
+            return String(decoding: UnsafeBufferPointer(start: base + starts[k], count: ends[k] - starts[k]), as: UTF8.self)
+        }
+        func cell(_ k: Int) -> String { String(text(k).prefix(40)) }
+        var f = Packet.Fields()
+        // frame.time_epoch, correctly rounded (as Python's float(), so kitsune mode stays exact), ≥ 0.
+        guard let t = Double(text(0)), t.isFinite, t >= 0 else {
+            throw LineFault(message: "frame.time_epoch '\(cell(0))' is not a time")
+        }
+        f.time = t
+        guard let len = integer(base, starts[1], ends[1], present[1]), len <= 1 << 20 else {
+            throw LineFault(message: "frame.len '\(cell(1))' is not a length")
+        }
+        f.length = Double(len)
+        for (k, name) in [(6, "tcp.srcport"), (7, "tcp.dstport"), (8, "udp.srcport"), (9, "udp.dstport")]
+        where present[k] && ends[k] > starts[k] {
+            guard let port = integer(base, starts[k], ends[k], true), port <= 65535 else {
+                throw LineFault(message: "\(name) '\(cell(k))' is not a port")
+            }
+        }
+        f.ethSrc = text(2); f.ethDst = text(3); f.ipSrc = text(4); f.ipDst = text(5)
+        f.tcpSrcPort = text(6); f.tcpDstPort = text(7); f.udpSrcPort = text(8); f.udpDstPort = text(9)
+        f.icmpType = text(10); f.arpOpcode = text(12); f.arpSrcIP = text(14); f.arpDstIP = text(16)
+        f.ipv6Src = text(17); f.ipv6Dst = text(18)
         return Packet(f, addresses: addresses)
+    }
+
+    /// A non-negative decimal integer of up to 9 digits, or nil.
+    @inline(__always)
+    static func integer(_ base: UnsafePointer<UInt8>, _ a: Int, _ b: Int, _ present: Bool) -> Int? {
+        guard present, b > a, b - a <= 9 else { return nil }
+        var v = 0
+        for i in a..<b {
+            let d = base[i] &- 48
+            guard d < 10 else { return nil }
+            v = v * 10 + Int(d)
+        }
+        return v
     }
 }
 
