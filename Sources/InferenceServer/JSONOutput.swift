@@ -24,8 +24,6 @@ struct JSONOutput: TextOutputStream {
         if x.isFinite { x.write(to: &self) } else { raw("null") }
     }
 
-    mutating func number(_ x: Int) { bytes.append(contentsOf: String(x).utf8) }
-
     mutating func bool(_ b: Bool) { if b { raw("true") } else { raw("false") } }
 
     mutating func string(_ s: String) {

@@ -40,7 +40,6 @@ public struct PacketReader {
         var columns: [Int] = []   // file column → index in `fields`, or -1
         var delimiter: UInt8 = 0x2C
         var sawHeader = false
-        var cells = [Substring](repeating: "", count: Self.fields.count)
         var skipped = 0
         var messages: [String] = []
         let path = self.path, skipBad = self.skipBad, addresses = self.addresses
@@ -61,7 +60,7 @@ public struct PacketReader {
                 }
                 if line.isEmpty { return true }
                 do {
-                    let p = try Self.parse(line, columns: columns, delimiter: delimiter, cells: &cells, addresses: addresses)
+                    let p = try Self.parse(line, columns: columns, delimiter: delimiter, addresses: addresses)
                     try body(p)
                 } catch let e as LineFault {
                     let err = PacketError(file: path, line: number, message: e.message)
@@ -94,8 +93,7 @@ public struct PacketReader {
 
     /// One line's fields, read straight from its bytes: only non-empty string fields become
     /// Strings (short ones, mostly inline), numbers are parsed in place.
-    static func parse(_ line: UnsafeBufferPointer<UInt8>, columns: [Int], delimiter: UInt8, cells: inout [Substring],
-                      addresses: AddressTable) throws -> Packet {
+    static func parse(_ line: UnsafeBufferPointer<UInt8>, columns: [Int], delimiter: UInt8, addresses: AddressTable) throws -> Packet {
         let base = line.baseAddress!
         var starts = (0..<fields.count).map { _ in 0 }, ends = starts
         var present = [Bool](repeating: false, count: fields.count)

@@ -40,9 +40,9 @@ public struct TrafficSimulator {
     /// The device whose traffic is labelled (rebound to a capture's host by `inject`).
     var doorbellMAC: Int32, doorbellIP: Int32
     let routerMAC: Int32, routerIP: Int32
-    let phoneMAC: Int32, phoneIP: Int32, broadcastMAC: Int32, zeroMAC: Int32
+    let phoneMAC: Int32, phoneIP: Int32, broadcastMAC: Int32
     let cloudIPs: [Int32], ntpIP: Int32, cncIP: Int32
-    let proto: (arp: Int32, icmp: Int32, empty: Int32)
+    let arp: Int32
 
     public init(seed: UInt64, addresses: AddressTable, attackShare: Double = 0.2) {
         self.addresses = addresses
@@ -51,11 +51,11 @@ public struct TrafficSimulator {
         doorbellMAC = addresses.intern("00:1e:c0:8a:3c:5f"); doorbellIP = addresses.intern("192.168.1.20")
         routerMAC = addresses.intern("4c:09:d4:c6:12:7b"); routerIP = addresses.intern("192.168.1.1")
         phoneMAC = addresses.intern("a4:83:e7:11:22:33"); phoneIP = addresses.intern("192.168.1.30")
-        broadcastMAC = addresses.intern("ff:ff:ff:ff:ff:ff"); zeroMAC = addresses.intern("00:00:00:00:00:00")
+        broadcastMAC = addresses.intern("ff:ff:ff:ff:ff:ff")
         cloudIPs = ["52.24.43.67", "52.25.66.250", "54.213.10.4"].map(addresses.intern)
         ntpIP = addresses.intern("129.6.15.28")
         cncIP = addresses.intern("185.62.190.7")
-        proto = (addresses.intern("arp"), addresses.intern("icmp"), AddressTable.empty)
+        arp = addresses.intern("arp")
     }
 
     // MARK: Random helpers
@@ -131,8 +131,8 @@ public struct TrafficSimulator {
             }
             // ARP: the router asks for the doorbell, which answers (both padded to 60 bytes).
             while nextARP < end {
-                emit(nextARP, 60, from: router, to: (broadcastMAC, doorbellIP), ports: (proto.arp, proto.arp), label: 0, arp: true)
-                emit(nextARP + uniform(0.0005, 0.004), 60, from: door, to: router, ports: (proto.arp, proto.arp), label: 0, arp: true)
+                emit(nextARP, 60, from: router, to: (broadcastMAC, doorbellIP), ports: (arp, arp), label: 0, arp: true)
+                emit(nextARP + uniform(0.0005, 0.004), 60, from: door, to: router, ports: (arp, arp), label: 0, arp: true)
                 nextARP += uniform(45, 75)
             }
             // Motion: a video upload burst of several seconds, with ACKs, emitted as time passes
