@@ -157,7 +157,7 @@ public final class AutoencoderServer: Sendable {
             guard isGet else { return .methodNotAllowed("GET, HEAD") }
             if let denied = authorize(authorization) { return denied }
             guard let m = store.model else { return .error(503, "not ready: no model loaded") }
-            return .json(200, Self.describe(m))
+            return .json(200, m.metadataJSON)
         case "/encode", "/reconstruct":
             guard method == "POST" else { return .methodNotAllowed("POST") }
             if let denied = authorize(authorization) { return denied }
@@ -311,31 +311,6 @@ public final class AutoencoderServer: Sendable {
         o.raw(#""model":"#); o.string(m.name); o.raw("}")
         if flagged > 0 { metrics.anomalies.increment(by: flagged) }
         return o.bytes
-    }
-
-    static func describe(_ m: LoadedModel) -> [UInt8] {
-        let model = m.model
-        let net = model.network
-        let s = model.training
-        var training: [String: Any] = [
-            "epochs_run": s.epochsRun, "best_epoch": s.bestEpoch, "final_loss": s.finalLoss,
-            "train_rows": s.trainRows, "validation_rows": s.validationRows, "rows": s.rows, "seed": s.seed,
-            "batch_size": s.batchSize, "learning_rate": s.learningRate, "data_sha256": s.dataSHA256, "date": s.date,
-            "threshold_rows": s.thresholdRows,
-        ]
-        training["final_val_loss"] = s.finalValLoss ?? NSNull()
-        let object: [String: Any] = [
-            "name": m.name, "sha256": m.sha256, "path": m.path,
-            "loaded_at": ISO8601DateFormatter().string(from: m.loadedAt),
-            "load_seconds": m.loadSeconds,
-            "feature_names": model.featureNames,
-            "input_size": net.inputSize, "latent_size": net.latentSize,
-            "architecture": net.layers.map { ["units": $0.outputSize, "activation": $0.activation.rawValue] as [String: Any] },
-            "threshold": Double(model.threshold.description) ?? Double(model.threshold),
-            "threshold_rule": model.thresholdRule.description,
-            "training": training,
-        ]
-        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
     }
 }
 

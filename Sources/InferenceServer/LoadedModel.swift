@@ -13,6 +13,8 @@ final class LoadedModel: Sendable {
     let loadedAt: Date
     let loadSeconds: Double
     let featureIndex: [String: Int]
+    /// `GET /model`'s answer.
+    let metadataJSON: [UInt8]
     /// Scratch buffers for single rows, reused across requests.
     private let workspaces: Mutex<[Workspace]>
 
@@ -32,6 +34,7 @@ final class LoadedModel: Sendable {
         featureIndex = Dictionary(uniqueKeysWithValues: model.featureNames.enumerated().map { ($1, $0) })
         workspaces = Mutex([])
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        metadataJSON = Self.describe(model, name: name, sha256: sha256, path: path, loadedAt: loadedAt, loadSeconds: loadSeconds)
     }
 
     /// Runs `body` with a workspace of at least `rows` rows (pooled for small batches).
@@ -45,6 +48,31 @@ final class LoadedModel: Sendable {
         let r = body(&ws)
         workspaces.withLock { if $0.count < 64 { $0.append(ws) } }
         return r
+    }
+
+    /// `GET /model`'s body, built once per load: nothing in it changes until the next reload.
+    static func describe(_ model: TrainedModel, name: String, sha256: String, path: String, loadedAt: Date, loadSeconds: Double) -> [UInt8] {
+        let net = model.network
+        let s = model.training
+        var training: [String: Any] = [
+            "epochs_run": s.epochsRun, "best_epoch": s.bestEpoch, "final_loss": s.finalLoss,
+            "train_rows": s.trainRows, "validation_rows": s.validationRows, "rows": s.rows, "seed": s.seed,
+            "batch_size": s.batchSize, "learning_rate": s.learningRate, "data_sha256": s.dataSHA256, "date": s.date,
+            "threshold_rows": s.thresholdRows,
+        ]
+        training["final_val_loss"] = s.finalValLoss ?? NSNull()
+        let object: [String: Any] = [
+            "name": name, "sha256": sha256, "path": path,
+            "loaded_at": ISO8601DateFormatter().string(from: loadedAt),
+            "load_seconds": loadSeconds,
+            "feature_names": model.featureNames,
+            "input_size": net.inputSize, "latent_size": net.latentSize,
+            "architecture": net.layers.map { ["units": $0.outputSize, "activation": $0.activation.rawValue] as [String: Any] },
+            "threshold": Double(model.threshold.description) ?? Double(model.threshold),
+            "threshold_rule": model.thresholdRule.description,
+            "training": training,
+        ]
+        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
     }
 }
 
