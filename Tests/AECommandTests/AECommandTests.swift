@@ -58,6 +58,12 @@ import Testing
         #expect(report?["rows"] as? Int == 300 && report?["roc_auc"] != nil)
         let inspect = try ae(["inspect", "m.safetensors"])
         #expect(inspect.status == 0 && inspect.out.contains("115 → 64 leaky_relu → 32 leaky_relu → 16 tanh [latent]"))
+        // A row the model cannot score (its reconstruction error overflows) is refused by row and line.
+        let header = try String(contentsOf: dir.appendingPathComponent("d/gafgyt_danmini_doorbell_test.csv"), encoding: .utf8)
+            .split(separator: "\n")[0]
+        let extreme = file("extreme.csv", "\(header)\n" + Array(repeating: "3e38", count: 115).joined(separator: ",") + ",1\n")
+        let refused = try ae(["evaluate", "--model", "m.safetensors", "--test", extreme])
+        #expect(refused.status != 0 && refused.err.contains("extreme.csv: data row 1 (line 2)"), "\(refused.err)")
         // Nothing is overwritten without --force.
         let again = try ae(["train", "--train", "d/gafgyt_danmini_doorbell_train.csv", "--epochs", "1", "--out", "m.safetensors"])
         #expect(again.status != 0 && again.err.contains("--force"))
