@@ -20,8 +20,6 @@ public enum DecimalParser {
         case nonFinite
     }
 
-    @usableFromInline static let exactPowers: [Double] = (0...22).map { pow(10.0, Double($0)) }
-
     /// Parses `bytes[start..<end]`. The byte at `end` must be readable (a separator or sentinel).
     @inlinable
     public static func parse(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Result {
@@ -30,29 +28,22 @@ public enum DecimalParser {
         var negative = false
         if base[i] == UInt8(ascii: "-") { negative = true; i += 1 } else if base[i] == UInt8(ascii: "+") { i += 1 }
         var mantissa: UInt64 = 0
-        var digits = 0          // significant digits taken into mantissa
-        var dropped = false     // more than 19 significant digits
+        var digits = 0          // significant digits read into mantissa (leading zeros skipped)
         var exponent = 0
-        var sawDigit = false
-        while i < end, base[i] &- 48 < 10 {
-            let d = UInt64(base[i] &- 48)
-            sawDigit = true
-            if digits < 19 {
-                if mantissa != 0 || d != 0 { mantissa = mantissa &* 10 &+ d; digits += mantissa == 0 ? 0 : 1 }
-            } else { exponent += 1; dropped = dropped || d != 0 }
-            i += 1
-        }
+        let intStart = i
+        while i < end, base[i] == UInt8(ascii: "0") { i += 1 }
+        while i < end, base[i] &- 48 < 10 { mantissa = mantissa &* 10 &+ UInt64(base[i] &- 48); digits += 1; i += 1 }
+        var sawDigit = i > intStart
         if i < end, base[i] == UInt8(ascii: ".") {
             i += 1
-            while i < end, base[i] &- 48 < 10 {
-                let d = UInt64(base[i] &- 48)
-                sawDigit = true
-                if digits < 19 {
-                    if mantissa != 0 || d != 0 { mantissa = mantissa &* 10 &+ d; digits += mantissa == 0 ? 0 : 1 }
-                    exponent -= 1
-                } else { dropped = dropped || d != 0 }
-                i += 1
-            }
+            let fracStart = i
+            if digits == 0 { while i < end, base[i] == UInt8(ascii: "0") { i += 1 } }
+            let significantStart = i
+            while i + 8 <= end, let chunk = eightDigits(base + i) { mantissa = mantissa &* 100_000_000 &+ chunk; i += 8 }
+            while i < end, base[i] &- 48 < 10 { mantissa = mantissa &* 10 &+ UInt64(base[i] &- 48); i += 1 }
+            digits += i - significantStart
+            exponent -= i - fracStart
+            sawDigit = sawDigit || i > fracStart
         }
         if !sawDigit { return classifyWord(base, start, end) }
         if i < end, base[i] | 0x20 == UInt8(ascii: "e") {
@@ -60,30 +51,52 @@ public enum DecimalParser {
             var expNegative = false
             if i < end, base[i] == UInt8(ascii: "-") { expNegative = true; i += 1 } else if i < end, base[i] == UInt8(ascii: "+") { i += 1 }
             var e = 0
-            var expDigits = 0
+            let expStart = i
             while i < end, base[i] &- 48 < 10 {
                 if e < 100_000 { e = e * 10 + Int(base[i] &- 48) }
-                expDigits += 1
                 i += 1
             }
-            if expDigits == 0 { return .notNumeric }
+            if i == expStart { return .notNumeric }
             exponent += expNegative ? -e : e
         }
         if i != end { return .notNumeric }
-        if mantissa == 0 && !dropped { return .value(negative ? -0.0 : 0.0) }
-        if !dropped, mantissa <= (1 << 53), exponent >= -22, exponent <= 22 {
-            let m = Double(mantissa)
-            let v = exponent >= 0 ? m * exactPowers[exponent] : m / exactPowers[-exponent]
-            return .value(negative ? -v : v)
-        }
-        #if arch(x86_64)
-        if !dropped, exponent >= -27, exponent <= 27, let v = extendedPath(mantissa, exponent) {
-            return .value(negative ? -v : v)
-        }
-        #endif
+        if digits <= 19, let v = exactValue(mantissa, exponent) { return .value(negative ? -v : v) }
         let v = strtod(UnsafeRawPointer(base + start).assumingMemoryBound(to: CChar.self), nil)
         return v.isFinite ? .value(v) : .nonFinite
     }
+
+    /// `m × 10^e` correctly rounded, when that takes no big-number arithmetic; nil otherwise
+    /// (the caller then asks `strtod`). `m` holds at most 19 significant digits.
+    @inlinable
+    public static func exactValue(_ m: UInt64, _ e: Int) -> Double? {
+        if m == 0 { return 0 }
+        // Clinger's fast path: m and 10^|e| are both exact doubles, so one IEEE operation
+        // rounds the exact result once.
+        if m <= 1 << 53, e >= -22, e <= 22 {
+            let x = Double(m)
+            return e >= 0 ? x * exactPowersOfTen[e] : x / exactPowersOfTen[-e]
+        }
+        #if arch(x86_64)
+        if e >= -27, e <= 27 { return extendedPath(m, e) }
+        #endif
+        return nil
+    }
+
+    /// The value of 8 ASCII digits at `p` (`"12345678"` → 12345678), or nil if any byte is not
+    /// a digit. Reads 8 bytes: the caller checks they are in bounds. (SWAR: all 8 at once.)
+    @inlinable @inline(__always)
+    public static func eightDigits(_ p: UnsafePointer<UInt8>) -> UInt64? {
+        let v = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+        // Every byte in 0x30...0x39: high nibble 3, and adding 6 does not carry into it.
+        guard (v & 0xF0F0_F0F0_F0F0_F0F0) | (((v &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) >> 4) == 0x3333_3333_3333_3333 else { return nil }
+        var x = v &- 0x3030_3030_3030_3030
+        x = (x &* 10) &+ (x >> 8)   // pairs of digits
+        x = (((x & 0x0000_00FF_0000_00FF) &* (100 &+ (1_000_000 << 32)))
+            &+ (((x >> 16) & 0x0000_00FF_0000_00FF) &* (1 &+ (10_000 << 32)))) >> 32
+        return x
+    }
+
+    @usableFromInline static let exactPowersOfTen: [Double] = (0...22).map { pow(10.0, Double($0)) }
 
     #if arch(x86_64)
     @usableFromInline static let extendedPowers: [Float80] = (0...27).map { k in (0..<k).reduce(Float80(1)) { p, _ in p * 10 } }
