@@ -78,6 +78,7 @@ let package = Package(
             dependencies: [
                 "AutoencoderCore",
                 "TrafficFeatures",
+                "InferenceServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources/ae-bench"

@@ -72,8 +72,28 @@ public struct MinMaxScaler: Sendable, Equatable {
         return out
     }
 
-    /// The inverse, back to the client's units.
+    /// The inverse, back to the client's units (sklearn's `inverse_transform`, in float64).
     public func inverse(_ scaled: Float, column j: Int) -> Double {
         (Double(scaled) - min[j]) / scale[j]
+    }
+
+    /// `inverse` over rows: row-major scaled values into `out`, as Float.
+    public func inverse(_ scaled: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
+        let n = scale.count
+        precondition(scaled.count == out.count && scaled.count % n == 0)
+        scale.withUnsafeBufferPointer { s in
+            min.withUnsafeBufferPointer { m in
+                var i = 0
+                while i < scaled.count {
+                    for j in 0..<n {
+                        var x = Double(scaled[i + j])
+                        x -= m[j]      // sklearn: X -= self.min_
+                        x /= s[j]      //          X /= self.scale_
+                        out[i + j] = Float(x)
+                    }
+                    i += n
+                }
+            }
+        }
     }
 }

@@ -18,6 +18,7 @@ public final class AutoencoderServer: Sendable {
     private let draining = Atomic<Bool>(false)
     private let shim = Mutex<ShimHandle?>(nil)
     private let boundPort = Atomic<Int>(0)
+    private let outputs = Mutex<[JSONOutput]>([])
 
     struct ShimHandle: @unchecked Sendable {   // the C server; touched only under `shim`'s lock
         let pointer: OpaquePointer
@@ -107,90 +108,126 @@ public final class AutoencoderServer: Sendable {
 
     // MARK: Requests
 
+    /// Answers one request without the network: everything the HTTP handler does between the
+    /// complete body and the queued response. For benchmarks (`ae-bench route`) and tests.
+    public func respond(method: String, path: String, contentType: String? = nil, authorization: String? = nil,
+                        body: [UInt8]) -> (status: Int, body: [UInt8]) {
+        var padded = body
+        padded.append(0)   // the shim's bodies end with a NUL past their length
+        let out = takeOutput()
+        defer { giveBack(out) }
+        return padded.withUnsafeBufferPointer { b in
+            withOptionalCString(contentType) { ct in
+                withOptionalCString(authorization) { auth in
+                    let r = route(method: method, path: path, contentType: ct, authorization: auth,
+                                  body: UnsafeBufferPointer(rebasing: b.dropLast()), into: out)
+                    return (r.status, out.bytes)
+                }
+            }
+        }
+    }
+
     func handle(_ r: UnsafePointer<shim_request>) {
         let start = DispatchTime.now().uptimeNanoseconds
         let req = r.pointee
         let path = String(cString: req.url)
         let method = String(cString: req.method)
         let body = UnsafeBufferPointer(start: req.body, count: req.body != nil ? req.body_length : 0)
-        let response = route(method: method, path: path, contentType: req.content_type, authorization: req.authorization, body: body)
-        response.body.withUnsafeBufferPointer { b in
-            response.contentType.withUTF8Buffer { ct in
-                ct.withMemoryRebound(to: CChar.self) { ctype in
-                    if let extra = response.extraHeader {
-                        extra.name.withUTF8Buffer { n in
-                            n.withMemoryRebound(to: CChar.self) { name in
-                                _ = extra.value.withCString { shim_respond(r, UInt32(response.status), ctype.baseAddress, b.baseAddress, b.count, name.baseAddress, $0) }
-                            }
-                        }
-                    } else {
-                        _ = shim_respond(r, UInt32(response.status), ctype.baseAddress, b.baseAddress, b.count, nil, nil)
-                    }
-                }
-            }
-        }
+        let out = takeOutput()
+        let response = route(method: method, path: path, contentType: req.content_type, authorization: req.authorization, body: body, into: out)
+        let extra = response.extraHeader
+        _ = shim_respond(r, UInt32(response.status), Self.cString(response.contentType), out.base, out.count,
+                         extra.map { Self.cString($0.name) }, extra.map { Self.cString($0.value) })
+        giveBack(out)
         let elapsed = DispatchTime.now().uptimeNanoseconds - start
-        metrics.request(route: ServerMetrics.routeLabel(path), status: response.status, nanoseconds: elapsed)
+        metrics.request(route: ServerMetrics.routeIndex(path), status: response.status, nanoseconds: elapsed)
         if logger.logLevel <= .debug {
             logger.debug("request", metadata: ["method": "\(method)", "path": "\(path)", "status": "\(response.status)", "micros": "\(elapsed / 1000)"])
         }
     }
 
+    /// StaticString literals are NUL-terminated.
+    private static func cString(_ s: StaticString) -> UnsafePointer<CChar> {
+        UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+
+    /// Response buffers, reused across requests (one per request in flight).
+    private func takeOutput() -> JSONOutput { outputs.withLock { $0.popLast() } ?? JSONOutput() }
+
+    private func giveBack(_ out: JSONOutput) {
+        guard out.capacity <= 1 << 16 else { return }   // a big batch's buffer is let go
+        out.reset()
+        outputs.withLock { if $0.count < 64 { $0.append(out) } }
+    }
+
+    /// Routes one request and writes its body into `out`.
     func route(method: String, path: String, contentType: UnsafePointer<CChar>?, authorization: UnsafePointer<CChar>?,
-               body: UnsafeBufferPointer<UInt8>) -> HTTPResponse {
+               body: UnsafeBufferPointer<UInt8>, into out: JSONOutput) -> HTTPResponse {
+        out.reset()
         let isGet = method == "GET" || method == "HEAD"
         switch path {
         case "/livez", "/healthz":
-            return isGet ? .json(200, Array(#"{"status":"ok"}"#.utf8)) : .methodNotAllowed("GET, HEAD")
+            guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
+            out.raw(#"{"status":"ok"}"#)
+            return .ok
         case "/readyz":
-            guard isGet else { return .methodNotAllowed("GET, HEAD") }
-            if draining.load(ordering: .acquiring) { return .error(503, "not ready: draining") }
-            guard let m = store.model else { return .error(503, "not ready: no model loaded") }
-            var o = JSONOutput()
-            o.raw(#"{"status":"ready","model":"#); o.string(m.name); o.raw("}")
-            return .json(200, o.bytes)
+            guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
+            if draining.load(ordering: .acquiring) { return .error(503, "not ready: draining", into: out) }
+            guard let m = store.model else { return .error(503, "not ready: no model loaded", into: out) }
+            out.raw(#"{"status":"ready","model":"#); out.raw(m.nameJSON); out.raw("}")
+            return .ok
         case "/metrics":
-            guard isGet else { return .methodNotAllowed("GET, HEAD") }
-            if configuration.authMetrics, let denied = authorize(authorization) { return denied }
-            return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.exposition())
+            guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
+            if configuration.authMetrics, !authorized(authorization) { return denied(into: out) }
+            out.raw(metrics.exposition())
+            return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8")
         case "/model":
-            guard isGet else { return .methodNotAllowed("GET, HEAD") }
-            if let denied = authorize(authorization) { return denied }
-            guard let m = store.model else { return .error(503, "not ready: no model loaded") }
-            return .json(200, m.metadataJSON)
+            guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
+            if !authorized(authorization) { return denied(into: out) }
+            guard let m = store.model else { return .error(503, "not ready: no model loaded", into: out) }
+            out.raw(m.metadataJSON)
+            return .ok
         case "/encode", "/reconstruct":
-            guard method == "POST" else { return .methodNotAllowed("POST") }
-            if let denied = authorize(authorization) { return denied }
+            guard method == "POST" else { return .methodNotAllowed("POST", into: out) }
+            if !authorized(authorization) { return denied(into: out) }
             if let contentType, !Self.isJSON(contentType) {
-                return .error(415, "Content-Type must be application/json, got '\(String(cString: contentType).prefix(80))'")
+                return .error(415, "Content-Type must be application/json, got '\(String(cString: contentType).prefix(80))'", into: out)
             }
-            guard let m = store.model else { return .error(503, "not ready: no model loaded") }
+            guard let m = store.model else { return .error(503, "not ready: no model loaded", into: out) }
+            let parser = RequestParser(featureCount: m.model.network.inputSize, featureIndex: m.featureIndex,
+                                       featureNames: m.model.featureNames, maxBatch: configuration.maxBatch)
             do {
-                let parser = RequestParser(featureCount: m.model.network.inputSize, featureIndex: m.featureIndex,
-                                           featureNames: m.model.featureNames, maxBatch: configuration.maxBatch)
-                let rows = try parser.parse(body)
-                return .json(200, try path == "/encode" ? encode(rows, m) : reconstruct(rows, m))
+                try m.withScratch { (s) throws(RequestError) in
+                    let rows = try parser.parse(body, into: &s.values)
+                    if path == "/encode" { try encode(rows, m, &s, into: out) } else { try reconstruct(rows, m, &s, into: out) }
+                }
+                return .ok
             } catch {
-                return .error(400, error.message)
+                return .error(400, error.message, into: out)
             }
         default:
-            return .error(404, "no such endpoint: \(path.prefix(100)); see /model, /encode, /reconstruct, /livez, /readyz, /metrics")
+            return .error(404, "no such endpoint: \(path.prefix(100)); see /model, /encode, /reconstruct, /livez, /readyz, /metrics", into: out)
         }
     }
 
-    /// nil when allowed; a 401 otherwise. Tokens are compared in constant time.
-    private func authorize(_ header: UnsafePointer<CChar>?) -> HTTPResponse? {
-        if tokens.isEmpty { return nil }
-        var denied = HTTPResponse.error(401, "missing or invalid bearer token")
-        denied.extraHeader = ("WWW-Authenticate", "Bearer")
-        guard let header else { return denied }
+    /// Whether the request may pass: auth is off, or its bearer token is one of ours (compared
+    /// in constant time).
+    private func authorized(_ header: UnsafePointer<CChar>?) -> Bool {
+        if tokens.isEmpty { return true }
+        guard let header else { return false }
         let value = Array(UnsafeBufferPointer(start: UnsafeRawPointer(header).assumingMemoryBound(to: UInt8.self), count: strlen(header)))
         let prefix = Array("Bearer ".utf8)
-        guard value.count > prefix.count, value[0..<prefix.count].map({ $0 | 0x20 }) == prefix.map({ $0 | 0x20 }) else { return denied }
+        guard value.count > prefix.count, value[0..<prefix.count].map({ $0 | 0x20 }) == prefix.map({ $0 | 0x20 }) else { return false }
         let presented = Array(value[prefix.count...])
         var ok = false
         for t in tokens { ok = Self.constantTimeEqual(presented, t) || ok }   // every token is compared
-        return ok ? nil : denied
+        return ok
+    }
+
+    private func denied(into out: JSONOutput) -> HTTPResponse {
+        var r = HTTPResponse.error(401, "missing or invalid bearer token", into: out)
+        r.extraHeader = ("WWW-Authenticate", "Bearer")
+        return r
     }
 
     /// Equal-length comparison that does not stop at the first difference.
@@ -217,8 +254,10 @@ public final class AutoencoderServer: Sendable {
 
     // MARK: Inference
 
-    private func scaled(_ rows: ParsedRows, _ m: LoadedModel) -> [Float] {
-        m.model.scaler.transform(rows.values)
+    /// Scales the parsed rows into `s.scaled` with the model's scaler (float64, then float32).
+    private static func scale(_ count: Int, _ m: LoadedModel, _ s: inout RequestScratch) {
+        RequestScratch.resize(&s.scaled, count)
+        s.values.withUnsafeBufferPointer { v in s.scaled.withUnsafeMutableBufferPointer { m.model.scaler.transform(v, into: $0) } }
     }
 
     /// Values that are valid Floats can still overflow once scaled, or through the network's
@@ -229,18 +268,15 @@ public final class AutoencoderServer: Sendable {
         }
     }
 
-    private func encode(_ rows: ParsedRows, _ m: LoadedModel) throws(RequestError) -> [UInt8] {
+    private func encode(_ rows: ParsedRows, _ m: LoadedModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
         let net = m.model.network
-        let k = net.latentSize
-        let x = scaled(rows, m)
-        var latent = [Float](repeating: 0, count: rows.rows * k)
-        m.withWorkspace(rows: rows.rows) { ws in
-            x.withUnsafeBufferPointer { xp in latent.withUnsafeMutableBufferPointer { net.encode(xp, into: $0, workspace: &ws) } }
-        }
-        try Self.requireFinite(x, rowLength: net.inputSize, what: "scaled input")
-        try Self.requireFinite(latent, rowLength: k, what: "latent vector")
-        var o = JSONOutput(capacity: 64 + rows.rows * k * 12)
-        latent.withUnsafeBufferPointer { l in
+        let n = net.inputSize, k = net.latentSize
+        Self.scale(rows.rows * n, m, &s)
+        RequestScratch.resize(&s.output, rows.rows * k)
+        s.scaled.withUnsafeBufferPointer { x in s.output.withUnsafeMutableBufferPointer { net.encode(x, into: $0, workspace: &s.workspace) } }
+        try Self.requireFinite(s.scaled, rowLength: n, what: "scaled input")
+        try Self.requireFinite(s.output, rowLength: k, what: "latent vector")
+        s.output.withUnsafeBufferPointer { l in
             if rows.batched {
                 o.raw(#"{"latents":["#)
                 for r in 0..<rows.rows {
@@ -253,65 +289,86 @@ public final class AutoencoderServer: Sendable {
                 o.floats(l)
             }
         }
-        o.raw(#","model":"#); o.string(m.name); o.raw("}")
-        return o.bytes
+        o.raw(#","model":"#); o.raw(m.nameJSON); o.raw("}")
     }
 
-    private func reconstruct(_ rows: ParsedRows, _ m: LoadedModel) throws(RequestError) -> [UInt8] {
+    private func reconstruct(_ rows: ParsedRows, _ m: LoadedModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
         let model = m.model
         let net = model.network
         let n = net.inputSize
-        let x = scaled(rows, m)
-        var recon = [Float](repeating: 0, count: rows.rows * n)
-        var errors = [Float](repeating: 0, count: rows.rows)
-        m.withWorkspace(rows: rows.rows) { ws in
-            x.withUnsafeBufferPointer { xp in
-                recon.withUnsafeMutableBufferPointer { rp in
-                    errors.withUnsafeMutableBufferPointer { net.reconstruct(xp, reconstruction: rp, errors: $0, workspace: &ws) }
-                }
+        Self.scale(rows.rows * n, m, &s)
+        RequestScratch.resize(&s.output, rows.rows * n)
+        RequestScratch.resize(&s.errors, rows.rows)
+        s.scaled.withUnsafeBufferPointer { x in
+            s.output.withUnsafeMutableBufferPointer { y in
+                s.errors.withUnsafeMutableBufferPointer { net.reconstruct(x, reconstruction: y, errors: $0, workspace: &s.workspace) }
             }
         }
-        try Self.requireFinite(x, rowLength: n, what: "scaled input")
-        try Self.requireFinite(errors, rowLength: 1, what: "reconstruction error")
-        var o = JSONOutput(capacity: 128 + rows.rows * (n * 14 + 300))
+        try Self.requireFinite(s.scaled, rowLength: n, what: "scaled input")
+        try Self.requireFinite(s.errors, rowLength: 1, what: "reconstruction error")
         var flagged = 0
         o.raw(rows.batched ? #"{"results":["# : "{")
-        var unscaled = [Float](repeating: 0, count: n)
-        for r in 0..<rows.rows {
-            if rows.batched { if r > 0 { o.byte(UInt8(ascii: ",")) }; o.byte(UInt8(ascii: "{")) }
-            // The reconstruction in the client's units: the scaler's inverse.
-            for j in 0..<n { unscaled[j] = Float(model.scaler.inverse(recon[r * n + j], column: j)) }
-            o.raw(#""reconstruction":"#)
-            unscaled.withUnsafeBufferPointer { o.floats($0) }
-            let anomaly = errors[r] > model.threshold
-            if anomaly { flagged += 1 }
-            o.raw(#","mse":"#); o.number(errors[r])
-            o.raw(#","threshold":"#); o.number(model.threshold)
-            o.raw(#","anomaly":"#); o.bool(anomaly)
-            // The five features with the largest squared error (scaled space).
-            var top: [(Int, Float)] = []
-            for j in 0..<n {
-                let d = recon[r * n + j] - x[r * n + j]
-                let e = d * d
-                if top.count < 5 || e > top[top.count - 1].1 {
-                    var i = min(top.count, 4)
-                    if top.count < 5 { top.append((j, e)) } else { top[4] = (j, e) }
-                    while i > 0 && top[i].1 > top[i - 1].1 { top.swapAt(i, i - 1); i -= 1 }
+        s.scaled.withUnsafeBufferPointer { xs in
+            s.output.withUnsafeBufferPointer { ys in
+                s.unscaled.withUnsafeMutableBufferPointer { unscaled in
+                    for r in 0..<rows.rows {
+                        if rows.batched { if r > 0 { o.byte(UInt8(ascii: ",")) }; o.byte(UInt8(ascii: "{")) }
+                        let x = UnsafeBufferPointer(rebasing: xs[(r * n)..<((r + 1) * n)])
+                        let y = UnsafeBufferPointer(rebasing: ys[(r * n)..<((r + 1) * n)])
+                        // The reconstruction in the client's units: the scaler's inverse.
+                        model.scaler.inverse(y, into: unscaled)
+                        o.raw(#""reconstruction":"#)
+                        o.floats(UnsafeBufferPointer(unscaled))
+                        let error = s.errors[r]
+                        let anomaly = error > model.threshold
+                        if anomaly { flagged += 1 }
+                        o.raw(#","mse":"#); o.number(error)
+                        o.raw(#","threshold":"#); o.number(model.threshold)
+                        o.raw(#","anomaly":"#); o.bool(anomaly)
+                        o.raw(#","top_features":["#)
+                        let top = TopErrors(x, y)
+                        for i in 0..<top.count {
+                            if i > 0 { o.byte(UInt8(ascii: ",")) }
+                            o.raw(#"{"name":"#); o.raw(m.featureNamesJSON[top.index[i]]); o.raw(#","error":"#); o.number(top.error[i]); o.raw("}")
+                        }
+                        o.raw("]")
+                        if rows.batched { o.byte(UInt8(ascii: "}")) }
+                    }
                 }
             }
-            o.raw(#","top_features":["#)
-            for (i, t) in top.enumerated() {
-                if i > 0 { o.byte(UInt8(ascii: ",")) }
-                o.raw(#"{"name":"#); o.string(model.featureNames[t.0]); o.raw(#","error":"#); o.number(t.1); o.raw("}")
-            }
-            o.raw("]")
-            if rows.batched { o.byte(UInt8(ascii: "}")) }
         }
         if rows.batched { o.raw("],") } else { o.raw(",") }
-        o.raw(#""model":"#); o.string(m.name); o.raw("}")
+        o.raw(#""model":"#); o.raw(m.nameJSON); o.raw("}")
         if flagged > 0 { metrics.anomalies.increment(by: flagged) }
-        return o.bytes
     }
+}
+
+/// The five features with the largest squared error in the scaled space, largest first
+/// (ties: the lower feature index first).
+struct TopErrors {
+    static let size = 5
+    var index = InlineArray<5, Int>(repeating: 0)
+    var error = InlineArray<5, Float>(repeating: 0)
+    var count = 0
+
+    init(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) {
+        for j in 0..<x.count {
+            let d = y[j] - x[j]
+            let e = d * d
+            guard count < Self.size || e > error[count - 1] else { continue }
+            var i = min(count, Self.size - 1)
+            if count < Self.size { count += 1 }
+            while i > 0 && error[i - 1] < e {
+                index[i] = index[i - 1]; error[i] = error[i - 1]; i -= 1
+            }
+            index[i] = j; error[i] = e
+        }
+    }
+}
+
+private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let s else { return body(nil) }
+    return s.withCString { body($0) }
 }
 
 public struct ServerStartError: Error, CustomStringConvertible {

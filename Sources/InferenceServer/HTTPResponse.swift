@@ -1,19 +1,22 @@
-/// What a route answers; the shim copies it into libmicrohttpd's response.
+/// What a route answers besides its body (the body goes into the request's `JSONOutput`); the
+/// shim copies both into libmicrohttpd's response.
 struct HTTPResponse {
     var status: Int
     var contentType: StaticString = "application/json"
-    var body: [UInt8]
     /// One extra header (`Allow` for 405, `WWW-Authenticate` for 401).
-    var extraHeader: (name: StaticString, value: String)? = nil
+    var extraHeader: (name: StaticString, value: StaticString)? = nil
 
-    static func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse { HTTPResponse(status: status, body: body) }
+    static let ok = HTTPResponse(status: 200)
 
-    static func error(_ status: Int, _ message: String) -> HTTPResponse {
-        HTTPResponse(status: status, body: JSONOutput.error(message))
+    /// Writes `{"error": message}` into `out`.
+    static func error(_ status: Int, _ message: String, into out: JSONOutput) -> HTTPResponse {
+        out.reset()
+        out.error(message)
+        return HTTPResponse(status: status)
     }
 
-    static func methodNotAllowed(_ allow: String) -> HTTPResponse {
-        var r = error(405, "method not allowed; use \(allow)")
+    static func methodNotAllowed(_ allow: StaticString, into out: JSONOutput) -> HTTPResponse {
+        var r = error(405, "method not allowed; use \(allow)", into: out)
         r.extraHeader = ("Allow", allow)
         return r
     }

@@ -1,64 +1,140 @@
-/// Appends JSON straight into a byte buffer: no encoder, no intermediate strings. As a
-/// `TextOutputStream` with `_writeASCII`, it receives `Float.write(to:)`'s digits directly from
-/// the standard library's shortest-round-trip formatter, without a String per number.
-struct JSONOutput: TextOutputStream {
-    var bytes: [UInt8] = []
+import AutoencoderCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-    init(capacity: Int = 2048) { bytes.reserveCapacity(capacity) }
+/// A response body under construction: JSON appended straight into one growable byte buffer,
+/// with no encoder and no intermediate strings. Buffers are pooled by the server and reused
+/// across requests, so answering allocates nothing once the pool is warm.
+///
+/// Numbers come from the standard library's shortest-round-trip formatter (`Float.write(to:)`)
+/// through a small stack buffer, `NumberText`. One request owns a buffer at a time.
+final class JSONOutput: @unchecked Sendable {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var capacity: Int
+    private(set) var count = 0
 
-    @inline(__always) mutating func raw(_ s: StaticString) {
-        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    init(capacity: Int = 4096) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
     }
 
-    @inline(__always) mutating func byte(_ b: UInt8) { bytes.append(b) }
+    deinit { base.deallocate() }
 
-    mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
-    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
+    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+    var buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    func reset() { count = 0 }
+
+    /// Room for `extra` more bytes.
+    @inline(__always) func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(to: count + extra) }
+    }
+
+    private func grow(to needed: Int) {
+        var c = capacity * 2
+        while c < needed { c *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        bigger.update(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = c
+    }
+
+    @inline(__always) func append(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        reserve(n)
+        (base + count).update(from: p, count: n)
+        count += n
+    }
+
+    @inline(__always) func raw(_ s: StaticString) { append(s.utf8Start, s.utf8CodeUnitCount) }
+
+    @inline(__always) func raw(_ b: [UInt8]) { b.withUnsafeBufferPointer { append($0.baseAddress!, $0.count) } }
+
+    @inline(__always) func byte(_ b: UInt8) {
+        reserve(1)
+        base[count] = b
+        count += 1
+    }
 
     /// A Float's shortest round-trip text (the value the model computed, no more digits).
-    @inline(__always) mutating func number(_ x: Float) {
-        if x.isFinite { x.write(to: &self) } else { raw("null") }
+    @inline(__always) func number(_ x: Float) {
+        guard x.isFinite else { return raw("null") }
+        reserve(FloatText.maxLength)
+        count &+= FloatText.write(x, to: base + count)
     }
 
-    @inline(__always) mutating func number(_ x: Double) {
-        if x.isFinite { x.write(to: &self) } else { raw("null") }
+    @inline(__always) func number(_ x: Double) {
+        guard x.isFinite else { return raw("null") }
+        var text = NumberText()
+        x.write(to: &text)
+        append(text)
     }
 
-    mutating func bool(_ b: Bool) { if b { raw("true") } else { raw("false") } }
+    @inline(__always) private func append(_ text: NumberText) {
+        reserve(NumberText.capacity)
+        withUnsafeBytes(of: text.storage) { (base + count).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: text.count) }
+        count += text.count
+    }
 
-    mutating func string(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
+    func bool(_ b: Bool) { if b { raw("true") } else { raw("false") } }
+
+    /// A JSON string literal, quoted and escaped.
+    func string(_ s: String) { raw(Self.quoted(s)) }
+
+    /// `s` as a JSON string literal: built once for names that go into every answer.
+    static func quoted(_ s: String) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        let hex = Array("0123456789abcdef".utf8)
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "\""): raw("\\\"")
-            case UInt8(ascii: "\\"): raw("\\\\")
-            case 0x0A: raw("\\n")
-            case 0x0D: raw("\\r")
-            case 0x09: raw("\\t")
-            case 0..<0x20:
-                raw("\\u00")
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(hex[Int(b >> 4)]); bytes.append(hex[Int(b & 15)])
-            default: bytes.append(b)
+            case UInt8(ascii: "\""): out += Array(#"\""#.utf8)
+            case UInt8(ascii: "\\"): out += Array(#"\\"#.utf8)
+            case 0x0A: out += Array(#"\n"#.utf8)
+            case 0x0D: out += Array(#"\r"#.utf8)
+            case 0x09: out += Array(#"\t"#.utf8)
+            case 0..<0x20: out += Array(#"\u00"#.utf8) + [hex[Int(b >> 4)], hex[Int(b & 15)]]
+            default: out.append(b)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: "\""))
+        return out
     }
 
-    mutating func floats(_ p: UnsafeBufferPointer<Float>) {
+    func floats(_ p: UnsafeBufferPointer<Float>) {
         byte(UInt8(ascii: "["))
-        for (i, x) in p.enumerated() {
+        for i in 0..<p.count {
             if i > 0 { byte(UInt8(ascii: ",")) }
-            number(x)
+            number(p[i])
         }
         byte(UInt8(ascii: "]"))
     }
 
-    static func error(_ message: String) -> [UInt8] {
-        var o = JSONOutput(capacity: message.utf8.count + 16)
-        o.raw("{\"error\":")
-        o.string(message)
-        o.raw("}")
-        return o.bytes
+    /// `{"error": message}`.
+    func error(_ message: String) {
+        raw("{\"error\":")
+        string(message)
+        raw("}")
+    }
+}
+
+/// One number's text, on the stack: the target `Float.write(to:)` writes into. (Writing into
+/// the class itself would retain and release it for every number.)
+struct NumberText: TextOutputStream {
+    static let capacity = 32   // a Float's or Double's text is at most 24 bytes
+    var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    var count = 0
+
+    mutating func write(_ string: String) { for b in string.utf8 { put(b) } }
+
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { for b in buffer { put(b) } }
+
+    @inline(__always) private mutating func put(_ b: UInt8) {
+        guard count < Self.capacity else { return }
+        let i = count
+        withUnsafeMutableBytes(of: &storage) { $0[i] = b }
+        count += 1
     }
 }

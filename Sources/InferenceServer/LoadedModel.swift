@@ -15,8 +15,11 @@ final class LoadedModel: Sendable {
     let featureIndex: [String: Int]
     /// `GET /model`'s answer.
     let metadataJSON: [UInt8]
-    /// Scratch buffers for single rows, reused across requests.
-    private let workspaces: Mutex<[Workspace]>
+    /// The name and each feature name as JSON string literals, for the answers.
+    let nameJSON: [UInt8]
+    let featureNamesJSON: [[UInt8]]
+    /// Buffers for requests of up to `RequestScratch.pooledRows` rows, reused across requests.
+    private let scratches: Mutex<[RequestScratch]>
 
     init(path: String) throws(ModelFileError) {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -32,22 +35,21 @@ final class LoadedModel: Sendable {
         name = "\(base)@\(sha256.prefix(12))"
         loadedAt = Date()
         featureIndex = Dictionary(uniqueKeysWithValues: model.featureNames.enumerated().map { ($1, $0) })
-        workspaces = Mutex([])
+        nameJSON = JSONOutput.quoted(name)
+        featureNamesJSON = model.featureNames.map(JSONOutput.quoted)
+        scratches = Mutex([])
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         metadataJSON = Self.describe(model, name: name, sha256: sha256, path: path, loadedAt: loadedAt, loadSeconds: loadSeconds)
     }
 
-    /// Runs `body` with a workspace of at least `rows` rows (pooled for small batches).
-    func withWorkspace<R>(rows: Int, _ body: (inout Workspace) -> R) -> R {
-        let capacity = max(rows, 1)
-        if capacity > 64 {
-            var ws = Workspace(for: model.network, capacity: min(capacity, 256))
-            return body(&ws)
+    /// Runs `body` with request buffers from the pool (or new ones). Buffers that grew past a
+    /// small batch are dropped afterwards, so the pool's memory stays bounded.
+    func withScratch<R, E: Error>(_ body: (inout RequestScratch) throws(E) -> R) throws(E) -> R {
+        var scratch = scratches.withLock { $0.popLast() } ?? RequestScratch(network: model.network)
+        defer {
+            if scratch.isSmall { scratches.withLock { if $0.count < 64 { $0.append(scratch) } } }
         }
-        var ws = workspaces.withLock { $0.popLast() } ?? Workspace(for: model.network, capacity: 64)
-        let r = body(&ws)
-        workspaces.withLock { if $0.count < 64 { $0.append(ws) } }
-        return r
+        return try body(&scratch)
     }
 
     /// `GET /model`'s body, built once per load: nothing in it changes until the next reload.
@@ -82,4 +84,37 @@ final class ModelStore: Sendable {
     init(_ model: LoadedModel?) { current = Mutex(model) }
     var model: LoadedModel? { current.withLock { $0 } }
     func replace(with m: LoadedModel) { current.withLock { $0 = m } }
+}
+
+/// The buffers one `/encode` or `/reconstruct` request works in. Pooled per model, so a request
+/// allocates nothing in the common case; large batches grow them and they are then dropped.
+struct RequestScratch: Sendable {
+    /// Rows the forward pass runs at once; bigger batches go through it in chunks.
+    static let pooledRows = 64
+    var workspace: Workspace
+    /// Raw features as parsed, `rows × n`.
+    var values: [Double] = []
+    /// Scaled features, `rows × n`.
+    var scaled: [Float] = []
+    /// Reconstructions (`rows × n`) or latent vectors (`rows × k`).
+    var output: [Float] = []
+    /// Per-row reconstruction errors.
+    var errors: [Float] = []
+    /// One row back in the client's units.
+    var unscaled: [Float]
+
+    init(network: Autoencoder) {
+        workspace = Workspace(for: network, capacity: Self.pooledRows)
+        unscaled = [Float](repeating: 0, count: network.inputSize)
+    }
+
+    var isSmall: Bool { values.capacity <= Self.pooledRows * unscaled.count }
+
+    /// Sizes `array` to `count` zeros, keeping its storage when it is big enough.
+    static func resize(_ array: inout [Float], _ count: Int) {
+        if array.count != count {
+            array.removeAll(keepingCapacity: true)
+            array.append(contentsOf: repeatElement(0, count: count))
+        }
+    }
 }

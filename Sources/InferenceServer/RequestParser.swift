@@ -1,9 +1,7 @@
 import AutoencoderCore
 
-/// A request body turned into rows of raw features in the model's order.
+/// The shape of a parsed request body; its values went into the caller's buffer.
 struct ParsedRows {
-    /// `rows × featureCount`, raw (unscaled) client units.
-    var values: [Double]
     var rows: Int
     /// `instances` form: the answer is a list.
     var batched: Bool
@@ -22,21 +20,29 @@ struct RequestError: Error {
 ///     {"instances": [row, row, …]}          each row an array or an object, 1…max_batch rows
 ///
 /// Nesting is fixed by this grammar, so depth is bounded; numbers must be JSON numbers, finite,
-/// and within Float's range. The body is copied with a NUL sentinel, so no parse reads past it.
+/// and within Float's range. The byte just past the body must be readable and not part of a
+/// number (the shim ends every body with a NUL): `strtod`, for the rare numbers that need it,
+/// stops there.
 struct RequestParser {
     let featureCount: Int
     let featureIndex: [String: Int]
     let featureNames: [String]
     let maxBatch: Int
 
-    func parse(_ body: UnsafeBufferPointer<UInt8>) throws(RequestError) -> ParsedRows {
-        var bytes = [UInt8](repeating: 0, count: body.count + 1)
-        if body.count > 0 { bytes.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: body.baseAddress!, count: body.count) } }
-        return try bytes.withUnsafeBufferPointer { (p) throws(RequestError) -> ParsedRows in
-            var c = Cursor(base: p.baseAddress!, end: body.count)
-            return try parseTop(&c)
-        }
+    /// Parses `body` into `values` (replaced: `rows × featureCount`, raw client units, in the
+    /// model's feature order). `values` is a pooled buffer, so its capacity is reused.
+    func parse(_ body: UnsafeBufferPointer<UInt8>, into values: inout [Double]) throws(RequestError) -> ParsedRows {
+        values.removeAll(keepingCapacity: true)
+        var c = Cursor(base: body.baseAddress ?? Self.empty, end: body.count)
+        return try parseTop(&c, &values)
     }
+
+    /// An empty body's bytes: its NUL. Written once, never mutated.
+    nonisolated(unsafe) private static let empty: UnsafePointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return UnsafePointer(p)
+    }()
 
     struct Cursor {
         let base: UnsafePointer<UInt8>
@@ -55,7 +61,7 @@ struct RequestParser {
         }
     }
 
-    private func parseTop(_ c: inout Cursor) throws(RequestError) -> ParsedRows {
+    private func parseTop(_ c: inout Cursor, _ values: inout [Double]) throws(RequestError) -> ParsedRows {
         c.skipSpace()
         if c.i == c.end { throw RequestError("empty body: expected a JSON object with 'features' or 'instances'") }
         try c.expect(UInt8(ascii: "{"), "'{'")
@@ -71,11 +77,11 @@ struct RequestParser {
             }
             switch key {
             case "features":
-                var values = [Double](repeating: 0, count: featureCount)
+                values.append(contentsOf: repeatElement(0, count: featureCount))
                 try values.withUnsafeMutableBufferPointer { (v) throws(RequestError) in try parseRow(&c, into: v.baseAddress!, label: "features") }
-                result = ParsedRows(values: values, rows: 1, batched: false)
+                result = ParsedRows(rows: 1, batched: false)
             case "instances":
-                result = try parseInstances(&c)
+                result = try parseInstances(&c, &values)
             default:
                 throw RequestError("unknown key '\(key)'; expected 'features' or 'instances'")
             }
@@ -90,9 +96,8 @@ struct RequestParser {
         return result!
     }
 
-    private func parseInstances(_ c: inout Cursor) throws(RequestError) -> ParsedRows {
+    private func parseInstances(_ c: inout Cursor, _ values: inout [Double]) throws(RequestError) -> ParsedRows {
         try c.expect(UInt8(ascii: "["), "'[' after 'instances'")
-        var values: [Double] = []
         var rows = 0
         c.skipSpace()
         if c.peek() == UInt8(ascii: "]") { throw RequestError("'instances' is empty; send 1…\(maxBatch) rows") }
@@ -110,7 +115,7 @@ struct RequestParser {
             if ch != UInt8(ascii: ",") { throw RequestError("malformed JSON at byte \(c.i): expected ',' or ']' in 'instances'") }
             c.i += 1
         }
-        return ParsedRows(values: values, rows: rows, batched: true)
+        return ParsedRows(rows: rows, batched: true)
     }
 
     /// One row: an array of exactly `featureCount` numbers, or an object naming every feature.
@@ -163,35 +168,64 @@ struct RequestParser {
         }
     }
 
-    /// A JSON number (RFC 8259 grammar), finite and representable as Float.
+    /// A JSON number (RFC 8259 grammar), finite and representable as Float, in one pass: the
+    /// digits go straight into a 64-bit mantissa (eight at a time where they run that long),
+    /// and `DecimalParser` rounds it exactly. Over 19 significant digits, or exponents it
+    /// cannot do exactly, go to `DecimalParser.parse` (`strtod`), which stops at the token's end.
     @inline(__always)
     private func parseNumber(_ c: inout Cursor, label: @autoclosure () -> String) throws(RequestError) -> Double {
         c.skipSpace()
+        let b = c.base, end = c.end
         let start = c.i
-        let b = c.base
-        var i = c.i
-        if i < c.end, b[i] == UInt8(ascii: "-") { i += 1 }
-        guard i < c.end, b[i] &- 48 < 10 else { throw notANumber(&c, label()) }
-        if b[i] == UInt8(ascii: "0") { i += 1 } else { while i < c.end, b[i] &- 48 < 10 { i += 1 } }
-        if i < c.end, b[i] == UInt8(ascii: ".") {
-            i += 1
-            guard i < c.end, b[i] &- 48 < 10 else { throw RequestError("\(label()): malformed number") }
-            while i < c.end, b[i] &- 48 < 10 { i += 1 }
+        var i = start
+        let negative = i < end && b[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        guard i < end, b[i] &- 48 < 10 else { throw notANumber(&c, label()) }
+        var m: UInt64 = 0
+        var digits = 0          // significant digits in m
+        var exponent = 0
+        if b[i] == UInt8(ascii: "0") { i += 1 } else {
+            while i < end, b[i] &- 48 < 10 { m = m &* 10 &+ UInt64(b[i] &- 48); digits += 1; i += 1 }
         }
-        if i < c.end, b[i] | 0x20 == UInt8(ascii: "e") {
+        if i < end, b[i] == UInt8(ascii: ".") {
             i += 1
-            if i < c.end, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
-            guard i < c.end, b[i] &- 48 < 10 else { throw RequestError("\(label()): malformed number") }
-            while i < c.end, b[i] &- 48 < 10 { i += 1 }
+            let fracStart = i
+            if digits == 0 { while i < end, b[i] == UInt8(ascii: "0") { i += 1 } }
+            let significantStart = i
+            while i + 8 <= end, let chunk = DecimalParser.eightDigits(b + i) { m = m &* 100_000_000 &+ chunk; i += 8 }
+            while i < end, b[i] &- 48 < 10 { m = m &* 10 &+ UInt64(b[i] &- 48); i += 1 }
+            guard i > fracStart else { c.i = i; throw RequestError("\(label()): malformed number") }
+            digits += i - significantStart
+            exponent = fracStart - i
+        }
+        if i < end, b[i] | 0x20 == UInt8(ascii: "e") {
+            i += 1
+            var expNegative = false
+            if i < end, b[i] == UInt8(ascii: "+") { i += 1 } else if i < end, b[i] == UInt8(ascii: "-") { expNegative = true; i += 1 }
+            let expStart = i
+            var e = 0
+            while i < end, b[i] &- 48 < 10 {
+                if e < 100_000 { e = e &* 10 &+ Int(b[i] &- 48) }
+                i += 1
+            }
+            guard i > expStart else { c.i = i; throw RequestError("\(label()): malformed number") }
+            exponent += expNegative ? -e : e
         }
         c.i = i
-        switch DecimalParser.parse(b, start, i) {
-        case .value(let v):
-            guard abs(v) <= Double(Float.greatestFiniteMagnitude) else { throw RequestError("\(label()): \(String(decoding: UnsafeBufferPointer(start: b + start, count: min(i - start, 40)), as: UTF8.self)) overflows Float") }
-            return v
-        case .nonFinite: throw RequestError("\(label()): number overflows Float")
-        case .notNumeric: throw RequestError("\(label()): malformed number")
+        var v: Double
+        if digits <= 19, let exact = DecimalParser.exactValue(m, exponent) {
+            v = negative ? -exact : exact
+        } else {
+            switch DecimalParser.parse(b, start, i) {
+            case .value(let parsed): v = parsed
+            case .nonFinite: throw RequestError("\(label()): number overflows Float")
+            case .notNumeric: throw RequestError("\(label()): malformed number")
+            }
         }
+        guard abs(v) <= Double(Float.greatestFiniteMagnitude) else {
+            throw RequestError("\(label()): \(String(decoding: UnsafeBufferPointer(start: b + start, count: min(i - start, 40)), as: UTF8.self)) overflows Float")
+        }
+        return v
     }
 
     private func notANumber(_ c: inout Cursor, _ label: String) -> RequestError {

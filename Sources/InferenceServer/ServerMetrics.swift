@@ -11,7 +11,8 @@ final class ServerMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     /// Keyed by route index × 1000 + status: no string is built per request.
     private let requestCounters: Mutex<[Int: CoreMetrics.Counter]> = Mutex([:])
-    private let timers: [String: CoreMetrics.Timer]
+    /// One per route index (`routeIndex`).
+    private let timers: [CoreMetrics.Timer]
     let anomalies: CoreMetrics.Counter
     let reloadFailures: CoreMetrics.Counter
     let reloads: CoreMetrics.Counter
@@ -30,11 +31,9 @@ final class ServerMetrics: Sendable {
             .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100), .seconds(1),
         ]
         factory = f
-        var t: [String: CoreMetrics.Timer] = [:]
-        for r in Self.routes + ["other"] {
-            t[r] = CoreMetrics.Timer(label: "ae_http_request_duration_seconds", dimensions: [("route", r)], factory: f)
+        timers = (Self.routes + ["other"]).map {
+            CoreMetrics.Timer(label: "ae_http_request_duration_seconds", dimensions: [("route", $0)], factory: f)
         }
-        timers = t
         anomalies = CoreMetrics.Counter(label: "ae_anomalies_flagged_total", factory: f)
         reloadFailures = CoreMetrics.Counter(label: "ae_model_reload_failures_total", factory: f)
         reloads = CoreMetrics.Counter(label: "ae_model_reloads_total", factory: f)
@@ -42,18 +41,20 @@ final class ServerMetrics: Sendable {
         modelLoadSeconds = CoreMetrics.Gauge(label: "ae_model_load_duration_seconds", factory: f)
     }
 
-    static func routeLabel(_ path: String) -> String { routes.contains(path) ? path : "other" }
+    /// The path's index in `routes`, or `routes.count` for `other`.
+    static func routeIndex(_ path: String) -> Int { routes.firstIndex(of: path) ?? routes.count }
 
-    func request(route: String, status: Int, nanoseconds: UInt64) {
-        let key = (Self.routes.firstIndex(of: route) ?? Self.routes.count) * 1000 + status
+    func request(route: Int, status: Int, nanoseconds: UInt64) {
+        let key = route * 1000 + status
         let counter = requestCounters.withLock { cache in
             if let c = cache[key] { return c }
-            let c = CoreMetrics.Counter(label: "ae_http_requests_total", dimensions: [("route", route), ("status", String(status))], factory: factory)
+            let label = route < Self.routes.count ? Self.routes[route] : "other"
+            let c = CoreMetrics.Counter(label: "ae_http_requests_total", dimensions: [("route", label), ("status", String(status))], factory: factory)
             cache[key] = c
             return c
         }
         counter.increment()
-        timers[route]?.recordNanoseconds(Int64(nanoseconds))
+        timers[route].recordNanoseconds(Int64(nanoseconds))
     }
 
     func modelLoaded(_ m: LoadedModel) {

@@ -87,10 +87,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
             state->length = state->capacity = 0;
             return MHD_YES;
         }
-        if (state->length + n > state->capacity) {
+        if (state->length + n + 1 > state->capacity) {   /* + 1: the NUL after the body */
             size_t cap = state->capacity ? state->capacity : 4096;
-            while (cap < state->length + n) cap *= 2;
-            if (cap > server->max_body) cap = server->max_body;
+            while (cap < state->length + n + 1) cap *= 2;
+            if (cap > server->max_body + 1) cap = server->max_body + 1;
             uint8_t *grown = realloc(state->body, cap);
             if (grown == NULL) return MHD_NO;
             state->body = grown;
@@ -98,6 +98,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         }
         memcpy(state->body + state->length, upload_data, n);
         state->length += n;
+        state->body[state->length] = 0;
         return MHD_YES;
     }
     if (state->responded) return MHD_YES;
@@ -109,7 +110,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         .url = url,
         .content_type = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
         .authorization = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-        .body = state->body,
+        .body = state->body != NULL ? state->body : (const uint8_t *)"",
         .body_length = state->length,
         .opaque = connection,
     };

@@ -101,6 +101,39 @@ import Testing
         #expect(metrics.contains("ae_anomalies_flagged_total \(flagged)"))
     }
 
+    /// Requests reuse pooled buffers (parsed values, activations, the answer's bytes); a request
+    /// of any size must see none of an earlier one's data. A 150-row batch (bigger than the pool
+    /// keeps, and run in chunks) between single rows answers each row as its own request does.
+    @Test func pooledBuffersCarryNothingBetweenRequests() throws {
+        let model = ServerHarness.model(threshold: 0.05)
+        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        defer { server.shutdown() }
+        let rows = ServerHarness.rows(150, seed: 9)
+        func post(_ path: String, _ body: String) throws -> [String: Any] {
+            let r = server.respond(method: "POST", path: path, contentType: "application/json", body: Array(body.utf8))
+            #expect(r.status == 200)
+            return try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any] ?? [:]
+        }
+        func single(_ r: Int) throws -> [String: Any] { try post("/reconstruct", #"{"features": \#(ServerHarness.json(rows[r]))}"#) }
+        let before = try single(0)
+        let batch = try post("/reconstruct", #"{"instances": [\#(rows.map(ServerHarness.json).joined(separator: ","))]}"#)
+        let after = try single(0)
+        let results = batch["results"] as? [[String: Any]] ?? []
+        #expect(results.count == 150)
+        for r in [0, 1, 63, 64, 65, 149] {
+            let one = try single(r)
+            let got = results[r]
+            #expect(got["reconstruction"] as? [Double] == one["reconstruction"] as? [Double], "row \(r)")
+            #expect(got["mse"] as? Double == one["mse"] as? Double, "row \(r)")
+            #expect((got["top_features"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+                    == (one["top_features"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, "row \(r)")
+        }
+        #expect(before["reconstruction"] as? [Double] == after["reconstruction"] as? [Double])
+        let latents = try post("/encode", #"{"instances": [\#(rows.prefix(70).map(ServerHarness.json).joined(separator: ","))]}"#)["latents"] as? [[Double]] ?? []
+        let latent = try post("/encode", #"{"features": \#(ServerHarness.json(rows[69]))}"#)["latent"] as? [Double] ?? []
+        #expect(latents.count == 70 && latents[69] == latent)
+    }
+
     @Test func headIsAnsweredWithoutBody() throws {
         let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)))
         defer { server.shutdown() }

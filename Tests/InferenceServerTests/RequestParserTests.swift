@@ -1,3 +1,4 @@
+import Foundation
 import AutoencoderCore
 import Testing
 @testable import InferenceServer
@@ -5,10 +6,19 @@ import Testing
 @Suite struct RequestParserTests {
     let parser = RequestParser(featureCount: 3, featureIndex: ["a": 0, "b": 1, "c": 2], featureNames: ["a", "b", "c"], maxBatch: 4)
 
-    func parse(_ s: String) throws(RequestError) -> ParsedRows {
-        let bytes = Array(s.utf8)
-        return try bytes.withUnsafeBufferPointer { (p) throws(RequestError) in try parser.parse(p) }
+    struct Parsed { var rows: Int; var batched: Bool; var values: [Double] }
+
+    /// Parses `bytes` as the server does: from a buffer with a NUL just past the body.
+    func parse(_ bytes: [UInt8], with parser: RequestParser? = nil) throws(RequestError) -> Parsed {
+        let padded = bytes + [0]
+        var values: [Double] = [99, 99]   // a pooled buffer's leftovers must not leak through
+        let shape = try padded.withUnsafeBufferPointer { (p) throws(RequestError) in
+            try (parser ?? self.parser).parse(UnsafeBufferPointer(rebasing: p.dropLast()), into: &values)
+        }
+        return Parsed(rows: shape.rows, batched: shape.batched, values: values)
     }
+
+    func parse(_ s: String) throws(RequestError) -> Parsed { try parse(Array(s.utf8)) }
 
     @Test func acceptsTheThreeForms() throws {
         #expect(try parse(#" {"features":[1,-2.5e1,0]} "#).values == [1, -25, 0])
@@ -35,7 +45,7 @@ import Testing
                 }
             }
             do {
-                let r = try bytes.withUnsafeBufferPointer { (p) throws(RequestError) in try parser.parse(p) }
+                let r = try parse(bytes)
                 #expect(r.values.count == r.rows * 3 && r.values.allSatisfy { $0.isFinite })
                 accepted += 1
             } catch {
@@ -44,5 +54,40 @@ import Testing
             }
         }
         #expect(refused > 10_000)
+    }
+
+    /// Numbers in every JSON form come out as the correctly rounded double (what `strtod`, and so
+    /// `Double(String)`, gives): typical 17-digit reprs, exponents, leading zeros, >19 digits.
+    @Test func numbersAreCorrectlyRounded() throws {
+        let one = RequestParser(featureCount: 1, featureIndex: ["a": 0], featureNames: ["a"], maxBatch: 1)
+        func value(_ text: String) throws -> Double {
+            try parse(Array("{\"features\":[\(text)]}".utf8), with: one).values[0]
+        }
+        let fixed = ["0", "-0", "1", "-1", "60.0", "0.5", "1E2", "1e+2", "1e-2", "-2.5E-3", "0.000123", "0.0000000000000000000001",
+                     "123456789012345678901234", "1.00000000000000000000001", "9007199254740993", "4.9e-324", "2.2250738585072014e-308", "1505784517.123456", "0.1", "0.30000000000000004",
+                     "11.757000446401248", "62.3892622657479", "1.0e-30", "3.4028234663852886e38"]
+        for t in fixed {
+            let v = try value(t)
+            #expect(v == Double(t)!, "\(t)")
+            #expect(v.sign == Double(t)!.sign, "\(t)")
+        }
+        var rng = SplitMix64(seed: 42)
+        for i in 0..<20_000 {
+            let magnitude = [1e-6, 1e-2, 1, 60, 1e3, 1e6, 1.5e9, 1e15, 1e20, 1e30][i % 10]
+            let x = (Double(rng.nextUnitFloat()) + Double(rng.nextUnitFloat()) / 16_777_216) * magnitude * (i % 3 == 0 ? -1 : 1)
+            for t in ["\(x)", String(format: "%.6g", x), String(format: "%.9e", x), String(format: "%.17g", x)] {
+                #expect(try value(t) == Double(t)!, "\(t)")
+            }
+        }
+    }
+
+    @Test func refusesWhatJSONDoesNotAllow() {
+        for t in ["01", "1.", ".5", "-", "+1", "1e", "1e+", "0x10", "Infinity", "NaN", "-Infinity", "1.5.2", "--1", "1e5.5", "\"1\""] {
+            #expect(throws: RequestError.self, "\(t)") { try parse("{\"features\":[\(t),2,3]}") }
+        }
+        #expect(throws: RequestError.self) { try parse("{\"features\":[3.5e38,2,3]}") }   // overflows Float
+        #expect(throws: RequestError.self) { try parse("{\"features\":[1e400,2,3]}") }
+        // A number at the very end of a truncated body reads nothing past it.
+        #expect(throws: RequestError.self) { try parse("{\"features\":[1,2,123456789012345678901234") }
     }
 }

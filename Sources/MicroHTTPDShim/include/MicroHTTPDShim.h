@@ -15,7 +15,7 @@ typedef struct shim_request {
     const char *url;
     const char *content_type;   /* NULL when absent */
     const char *authorization;  /* NULL when absent */
-    const uint8_t *body;        /* NULL when empty */
+    const uint8_t *body;        /* never NULL; body[body_length] is a NUL */
     size_t body_length;
     void *opaque;               /* for shim_respond */
 } shim_request;

@@ -1,13 +1,14 @@
 import ArgumentParser
 import AutoencoderCore
 import Foundation
+import InferenceServer
 import TrafficFeatures
 
 /// Micro-benchmarks behind bench/*.sh. Each prints one JSON line per measurement so the shell
 /// scripts can tabulate medians. Timings are wall-clock on one core.
 @main
 struct AEBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ae-bench", subcommands: [CSV.self, Encode.self, Extract.self, ExtractSynth.self])
+    static let configuration = CommandConfiguration(commandName: "ae-bench", subcommands: [CSV.self, Encode.self, Extract.self, ExtractSynth.self, Route.self, FloatTextCheck.self])
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -149,4 +150,85 @@ struct ExtractSynth: ParsableCommand {
         emit(["bench": "extract_synth_attacks", "compat": compat, "packets": replay, "seconds": secs, "packets_per_s": Double(replay) / secs,
               "live_trackers": x.liveTrackers, "live_streams": x.liveStreams, "rss_mb": rssMB()])
     }
+}
+
+/// The server's per-request work without the network: parse, scale, forward pass, JSON answer,
+/// metrics. Single-threaded; the HTTP benchmark (bench/server.sh) measures the whole stack.
+struct Route: ParsableCommand {
+    @Option var model: String
+    @Option(help: "a request body (JSON file)") var body: String
+    @Option var path = "/reconstruct"
+    @Option var requests = 200_000
+    @Option var runs = 5
+    func run() throws {
+        var config = ServerConfiguration()
+        config.modelPath = model
+        config.logLevel = "warning"
+        let server = try AutoencoderServer(configuration: config)
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: body)))
+        let first = server.respond(method: "POST", path: path, contentType: "application/json", body: bytes)
+        guard first.status == 200 else { throw ValidationError("\(path) answered \(first.status): \(String(decoding: first.body, as: UTF8.self))") }
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let t = now()
+            for _ in 0..<requests { _ = server.respond(method: "POST", path: path, contentType: "application/json", body: bytes) }
+            times.append(now() - t)
+        }
+        let m = median(times)
+        emit(["bench": "route", "path": path, "request_bytes": bytes.count, "response_bytes": first.body.count,
+              "requests": requests, "median_s": m, "ns_per_request": m / Double(requests) * 1e9])
+    }
+}
+
+/// `FloatText` against `Float.description`: every `stride`-th bit pattern (1 = all 2³² of them,
+/// about 10 minutes on one core), then the time per number of each on 1M typical values.
+struct FloatTextCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "float-text")
+    @Option var stride: UInt64 = 4099
+    func run() throws {
+        var buffer = [UInt8](repeating: 0, count: FloatText.maxLength)
+        var checked = 0, mismatches = 0
+        var bits: UInt64 = 0
+        while bits <= UInt64(UInt32.max) {
+            let x = Float(bitPattern: UInt32(bits))
+            let n = buffer.withUnsafeMutableBufferPointer { FloatText.write(x, to: $0.baseAddress!) }
+            let ours = String(decoding: buffer[0..<n], as: UTF8.self)
+            if ours != x.description {
+                mismatches += 1
+                if mismatches <= 10 { print("mismatch: bits 0x\(String(bits, radix: 16)): ours \(ours), description \(x.description)") }
+            }
+            checked += 1
+            bits += stride
+        }
+        var rng = SplitMix64(seed: 7)
+        // Typical answers: reconstructions in client units, errors, latent values.
+        let xs = (0..<1_000_000).map { i -> Float in
+            let u = rng.nextUnitFloat()
+            return [u * 100, u * 1e-3, (u - 0.5) * 2, u * 2e9][i % 4]
+        }
+        var sink = 0
+        var oursTimes: [Double] = [], descTimes: [Double] = []
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: FloatText.maxLength)
+        defer { out.deallocate() }
+        for _ in 0..<5 {
+            var t = now()
+            for x in xs { sink &+= FloatText.write(x, to: out) }
+            oursTimes.append(now() - t)
+            t = now()
+            for x in xs { var text = NumberSink(); x.write(to: &text); sink &+= text.count }
+            descTimes.append(now() - t)
+        }
+        let ours = median(oursTimes) / Double(xs.count) * 1e9
+        let desc = median(descTimes) / Double(xs.count) * 1e9
+        emit(["bench": "float_text", "checked": checked, "mismatches": mismatches, "ns_per_number": ours,
+              "write_to_ns_per_number": desc, "sink": sink & 1])
+        if mismatches > 0 { throw ExitCode.failure }
+    }
+}
+
+/// What `Float.write(to:)` costs at the least: a stream that only counts.
+struct NumberSink: TextOutputStream {
+    var count = 0
+    mutating func write(_ string: String) { count += string.utf8.count }
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { count += buffer.count }
 }
