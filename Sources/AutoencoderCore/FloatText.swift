@@ -9,10 +9,12 @@
 /// the closest shortest one that lies inside the rounding interval wins. Checked against
 /// `Float.description` on all 2³² bit patterns (`ae-bench float-text --stride 1`).
 public enum FloatText {
-    /// The most bytes `write` produces (`-1.2345679e-38` is 14; `-0.00012345679` is 14).
+    /// The most bytes of text `write` produces (`-1.2345679e-38` is 14; `-0.00012345679` is 14).
     public static let maxLength = 16
+    /// The bytes at `out` that `write` may touch: it stores whole 8-byte words, past the text.
+    public static let bufferLength = 32
 
-    /// Writes `x`'s text at `out` (at least `maxLength` bytes) and returns its length.
+    /// Writes `x`'s text at `out` (`bufferLength` writable bytes) and returns its length.
     /// Non-finite values give `inf`, `-inf` and `nan`, as `description` does.
     @inlinable
     public static func write(_ x: Float, to out: UnsafeMutablePointer<UInt8>) -> Int {
@@ -30,12 +32,11 @@ public enum FloatText {
             if mq > 0 && mq < 24 && (c >> UInt64(mq)) << UInt64(mq) == c {
                 (f, e) = (c >> UInt64(mq), 0)   // a small integer: its own digits
             } else {
-                (f, e) = toDecimal(q: -mq, c: c, dk: 0)
+                (f, e) = toDecimal(q: -mq, c: c)
             }
         } else if t != 0 {
-            // Subnormal. (Java pre-scales the tiniest by 10 to print two digits, as its format
-            // requires; the shortest text, `1e-45`, needs no such thing.)
-            (f, e) = toDecimal(q: -149, c: t, dk: 0)
+            // Subnormal. (Java first scales the tiniest by 10, again for two digits.)
+            (f, e) = toDecimal(q: -149, c: t)
         } else {
             out[p] = UInt8(ascii: "0"); out[p + 1] = UInt8(ascii: "."); out[p + 2] = UInt8(ascii: "0")
             return p + 3
@@ -45,60 +46,64 @@ public enum FloatText {
     }
 
     /// `f · 10^e` with `f` free of trailing zeros, laid out as Swift's `description` does:
-    /// exponential below 0.0001 or above 2²⁴, fixed otherwise (with `.0` for integers).
+    /// exponential below 0.0001 or above 2²⁴, fixed otherwise (with `.0` for integers). Digits
+    /// move as whole words (unaligned 8-byte stores), so up to 8 bytes past the text are written.
     @inlinable
     static func format(_ f: UInt64, _ e: Int, exponential big: Bool, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        // f < 2²⁴ · 10 needs at most 9 digits: a leading one, then eight at once.
+        // f < 2²⁴ · 10 needs at most 9 digits: a leading one, then eight at once. `lo` holds
+        // the first eight digits (most significant in the lowest byte), `ninth` the ninth.
         let top = f / 100_000_000
         let eight = asciiDigits(f &- top &* 100_000_000)
-        var d: (UInt64, UInt64)
-        let n: Int
+        let lo: UInt64, ninth: UInt64, n: Int
         if top != 0 {
-            d = ((UInt64(top) | 0x30) | eight << 8, eight >> 56)
+            lo = (top | 0x30) | eight << 8
+            ninth = eight >> 56
             n = 9
         } else {
             let zeros = (eight ^ 0x3030_3030_3030_3030).trailingZeroBitCount >> 3   // leading '0's
-            d = (eight >> UInt64(zeros << 3), 0)
+            lo = eight >> UInt64(zeros << 3)
+            ninth = 0
             n = 8 &- zeros
         }
+        let raw = UnsafeMutableRawPointer(out)
         let point = n &+ e                      // the value is 0.d₁d₂…dₙ × 10^point
-        return withUnsafeBytes(of: &d) { digit -> Int in
-            if big || point < -3 {              // d₁.d₂…dₙe±XX
-                out[0] = digit[0]
-                var p = 1
-                if n > 1 {
-                    out[1] = UInt8(ascii: ".")
-                    for i in 1..<n { out[i &+ 1] = digit[i] }
-                    p = n &+ 1
-                }
-                var x = point &- 1
-                out[p] = UInt8(ascii: "e")
-                out[p &+ 1] = x < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
-                p &+= 2
-                x = abs(x)
-                if x >= 100 { out[p] = UInt8(truncatingIfNeeded: x / 100) &+ 48; p &+= 1 }
-                out[p] = UInt8(truncatingIfNeeded: x / 10 % 10) &+ 48
-                out[p &+ 1] = UInt8(truncatingIfNeeded: x % 10) &+ 48
-                return p &+ 2
+        if big || point < -3 {                  // d₁.d₂…dₙe±XX
+            raw.storeBytes(of: lo, as: UInt64.self)
+            var p = 1
+            if n > 1 {
+                out[1] = UInt8(ascii: ".")
+                raw.storeBytes(of: lo >> 8 | ninth << 56, toByteOffset: 2, as: UInt64.self)
+                p = n &+ 1
             }
-            if point <= 0 {                     // 0.000ddd
-                out[0] = UInt8(ascii: "0"); out[1] = UInt8(ascii: ".")
-                for i in 0..<(-point) { out[2 &+ i] = UInt8(ascii: "0") }
-                let start = 2 &- point
-                for i in 0..<n { out[start &+ i] = digit[i] }
-                return start &+ n
-            }
-            if point < n {                      // ddd.ddd
-                for i in 0..<point { out[i] = digit[i] }
-                out[point] = UInt8(ascii: ".")
-                for i in point..<n { out[i &+ 1] = digit[i] }
-                return n &+ 1
-            }
-            for i in 0..<n { out[i] = digit[i] }   // ddd000.0
-            for i in n..<point { out[i] = UInt8(ascii: "0") }
-            out[point] = UInt8(ascii: "."); out[point &+ 1] = UInt8(ascii: "0")
-            return point &+ 2
+            var x = point &- 1
+            out[p] = UInt8(ascii: "e")
+            out[p &+ 1] = x < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
+            p &+= 2
+            x = abs(x)
+            if x >= 100 { out[p] = UInt8(truncatingIfNeeded: x / 100) &+ 48; p &+= 1 }
+            out[p] = UInt8(truncatingIfNeeded: x / 10 % 10) &+ 48
+            out[p &+ 1] = UInt8(truncatingIfNeeded: x % 10) &+ 48
+            return p &+ 2
         }
+        if point <= 0 {                         // 0.000ddd
+            raw.storeBytes(of: 0x3030_3030_302E_30, as: UInt64.self)   // "0.00000"
+            let start = 2 &- point
+            raw.storeBytes(of: lo, toByteOffset: start, as: UInt64.self)
+            out[start &+ 8] = UInt8(truncatingIfNeeded: ninth)
+            return start &+ n
+        }
+        if point < n {                          // ddd.ddd
+            raw.storeBytes(of: lo, as: UInt64.self)
+            let shift = UInt64(point << 3)      // the digits after the point, moved up by one
+            raw.storeBytes(of: lo >> shift | ninth << (64 &- shift), toByteOffset: point &+ 1, as: UInt64.self)
+            out[point] = UInt8(ascii: ".")
+            return n &+ 1
+        }
+        raw.storeBytes(of: lo, as: UInt64.self) // ddd000.0 (point ≤ 8: the value is ≤ 2²⁴)
+        out[8] = UInt8(truncatingIfNeeded: ninth)
+        raw.storeBytes(of: 0x3030_3030_3030_3030, toByteOffset: n, as: UInt64.self)
+        out[point] = UInt8(ascii: "."); out[point &+ 1] = UInt8(ascii: "0")
+        return point &+ 2
     }
 
     /// The 8 decimal digits of `v` (< 10⁸, with leading zeros) as ASCII bytes, most significant
@@ -114,9 +119,9 @@ public enum FloatText {
     }
 
     /// The shortest decimal `f · 10^e` in the rounding interval of `c · 2^q`, the closest to it
-    /// when two are (Schubfach, section 9 of the paper; `dk` undoes a pre-scaling by 10).
+    /// when two are (Schubfach, section 9 of the paper).
     @inlinable
-    static func toDecimal(q: Int, c: UInt64, dk: Int) -> (UInt64, Int) {
+    static func toDecimal(q: Int, c: UInt64) -> (UInt64, Int) {
         let out = c & 1                          // an odd significand excludes the interval's ends
         let cb = c << 2
         let cbr = cb + 2
@@ -135,19 +140,19 @@ public enum FloatText {
         let vbl = roundToOdd(g, cbl << UInt64(h))
         let vbr = roundToOdd(g, cbr << UInt64(h))
         let s = vb >> 2
-        if s >= 100 {                            // one digit shorter, if exactly one candidate fits
-            let sp10 = 10 * (s / 10)
-            let tp10 = sp10 + 10
-            let upin = vbl + out <= sp10 << 2
-            let wpin = (tp10 << 2) + out <= vbr
-            if upin != wpin { return (upin ? sp10 : tp10, k + dk) }
-        }
+        // One digit shorter, if exactly one candidate fits. (Java tries this only for s ≥ 100,
+        // as its format wants two digits; the shortest text of a tiny subnormal, 3e-44, has one.)
+        let sp10 = 10 * (s / 10)
+        let tp10 = sp10 + 10
+        let upin = vbl + out <= sp10 << 2
+        let wpin = (tp10 << 2) + out <= vbr
+        if upin != wpin { return (upin ? sp10 : tp10, k) }
         let t = s + 1
         let uin = vbl + out <= s << 2
         let win = (t << 2) + out <= vbr
-        if uin != win { return (uin ? s : t, k + dk) }
+        if uin != win { return (uin ? s : t, k) }
         let mid = (s + t) << 1                   // both fit: the closer, ties to even
-        return (vb < mid || (vb == mid && s & 1 == 0) ? s : t, k + dk)
+        return (vb < mid || (vb == mid && s & 1 == 0) ? s : t, k)
     }
 
     /// ⌊g · cp / 2⁹⁵⌋, with its lowest bit set when the quotient is inexact.

@@ -62,7 +62,7 @@ final class JSONOutput: @unchecked Sendable {
     /// A Float's shortest round-trip text (the value the model computed, no more digits).
     @inline(__always) func number(_ x: Float) {
         guard x.isFinite else { return raw("null") }
-        reserve(FloatText.maxLength)
+        reserve(FloatText.bufferLength)
         count &+= FloatText.write(x, to: base + count)
     }
 

@@ -185,11 +185,13 @@ struct Route: ParsableCommand {
 struct FloatTextCheck: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "float-text")
     @Option var stride: UInt64 = 4099
+    @Option(help: "check only bit patterns below this, with either sign (2^23: the subnormals)") var below: UInt64 = 1 << 31
     func run() throws {
-        var buffer = [UInt8](repeating: 0, count: FloatText.maxLength)
+        var buffer = [UInt8](repeating: 0, count: FloatText.bufferLength)
         var checked = 0, mismatches = 0
         var bits: UInt64 = 0
         while bits <= UInt64(UInt32.max) {
+            if bits & 0x7FFF_FFFF >= below { bits = bits < 1 << 31 ? 1 << 31 : UInt64(UInt32.max) + 1; continue }
             let x = Float(bitPattern: UInt32(bits))
             let n = buffer.withUnsafeMutableBufferPointer { FloatText.write(x, to: $0.baseAddress!) }
             let ours = String(decoding: buffer[0..<n], as: UTF8.self)
@@ -208,7 +210,7 @@ struct FloatTextCheck: ParsableCommand {
         }
         var sink = 0
         var oursTimes: [Double] = [], descTimes: [Double] = []
-        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: FloatText.maxLength)
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: FloatText.bufferLength)
         defer { out.deallocate() }
         for _ in 0..<5 {
             var t = now()
