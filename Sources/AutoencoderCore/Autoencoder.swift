@@ -42,10 +42,16 @@ public struct Autoencoder: Sendable, Equatable {
     func forward(_ x: UnsafePointer<Float>, rows: Int, through last: Int, workspace: inout Workspace) {
         precondition(rows <= workspace.capacity, "batch larger than the workspace")
         var input = x
-        for l in 0...last {
-            workspace.outputs[l].withUnsafeMutableBufferPointer { out in
-                layers[l].forward(input, rows: rows, into: out.baseAddress!)
-                input = UnsafePointer(out.baseAddress!)
+        // Through buffer pointers: layers and outputs are borrowed, not copied (no reference
+        // counting per layer on the serving path).
+        layers.withUnsafeBufferPointer { layer in
+            workspace.outputs.withUnsafeMutableBufferPointer { outputs in
+                for l in 0...last {
+                    outputs[l].withUnsafeMutableBufferPointer { out in
+                        layer[l].forward(input, rows: rows, into: out.baseAddress!)
+                        input = UnsafePointer(out.baseAddress!)
+                    }
+                }
             }
         }
     }

@@ -96,10 +96,27 @@ public enum DecimalParser {
         return x
     }
 
-    @usableFromInline static let exactPowersOfTen: [Double] = (0...22).map { pow(10.0, Double($0)) }
+    /// The value of 4 ASCII digits at `p`, or nil if any byte is not a digit (4 bytes read).
+    @inlinable @inline(__always)
+    public static func fourDigits(_ p: UnsafePointer<UInt8>) -> UInt64? {
+        let v = UInt32(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt32.self))
+        guard (v & 0xF0F0_F0F0) | (((v &+ 0x0606_0606) & 0xF0F0_F0F0) >> 4) == 0x3333_3333 else { return nil }
+        let x = (v &- 0x3030_3030) &* 10 &+ ((v &- 0x3030_3030) >> 8)   // bytes 0 and 2: digit pairs
+        return UInt64(x & 0xFF) &* 100 &+ UInt64((x >> 16) & 0xFF)
+    }
+
+    /// 10⁰…10²², all exact doubles. (A literal, so no lazy initialization on the hot path.)
+    @usableFromInline static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
 
     #if arch(x86_64)
-    @usableFromInline static let extendedPowers: [Float80] = (0...27).map { k in (0..<k).reduce(Float80(1)) { p, _ in p * 10 } }
+    /// 10⁰…10²⁷, all exact in 64 bits of significand (5²⁷ < 2⁶⁴).
+    @usableFromInline static let extendedPowers: [Float80] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27,
+    ]
 
     /// m × 10^e through x87 extended precision: m (< 2⁶⁴) and 10^|e| (|e| ≤ 27, 5²⁷ < 2⁶⁴) are
     /// exact, so the product or quotient is correctly rounded to 64 bits. Rounding that to 53

@@ -185,7 +185,10 @@ struct RequestParser {
         var digits = 0          // significant digits in m
         var exponent = 0
         if b[i] == UInt8(ascii: "0") { i += 1 } else {
-            while i < end, b[i] &- 48 < 10 { m = m &* 10 &+ UInt64(b[i] &- 48); digits += 1; i += 1 }
+            let intStart = i
+            while i + 8 <= end, let chunk = DecimalParser.eightDigits(b + i) { m = m &* 100_000_000 &+ chunk; i += 8 }
+            while i < end, b[i] &- 48 < 10 { m = m &* 10 &+ UInt64(b[i] &- 48); i += 1 }
+            digits = i - intStart
         }
         if i < end, b[i] == UInt8(ascii: ".") {
             i += 1
@@ -193,6 +196,7 @@ struct RequestParser {
             if digits == 0 { while i < end, b[i] == UInt8(ascii: "0") { i += 1 } }
             let significantStart = i
             while i + 8 <= end, let chunk = DecimalParser.eightDigits(b + i) { m = m &* 100_000_000 &+ chunk; i += 8 }
+            if i + 4 <= end, let chunk = DecimalParser.fourDigits(b + i) { m = m &* 10_000 &+ chunk; i += 4 }
             while i < end, b[i] &- 48 < 10 { m = m &* 10 &+ UInt64(b[i] &- 48); i += 1 }
             guard i > fracStart else { c.i = i; throw RequestError("\(label()): malformed number") }
             digits += i - significantStart

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import AutoencoderCore
 
@@ -57,6 +58,41 @@ import Testing
         #expect(DecimalParser.parse("NaN") == .nonFinite)
         #expect(DecimalParser.parse("-inf") == .nonFinite)
         #expect(DecimalParser.parse("1e999") == .nonFinite)
+        #expect(DecimalParser.parse("5.") == .value(5) && DecimalParser.parse("+007") == .value(7))
+        #expect(DecimalParser.parse("-0.000") == .value(-0.0) && DecimalParser.parse(".") == .notNumeric)
+    }
+
+    /// Random decimals of every length and exponent parse to what `strtod` (`Double(String)`) gives.
+    @Test func numbersAreCorrectlyRounded() {
+        var rng = SplitMix64(seed: 11)
+        for i in 0..<30_000 {
+            let digits = 1 + Int(rng.next() % 24)
+            var text = String((0..<digits).map { _ in Character(Unicode.Scalar(UInt8(48 + rng.next() % 10))) })
+            let point = Int(rng.next() % UInt64(digits + 1))
+            text.insert(".", at: text.index(text.startIndex, offsetBy: point))
+            if i % 3 == 0 { text += "e\(Int(rng.next() % 80) - 40)" }
+            if i % 2 == 0 { text = "-" + text }
+            guard let expected = Double(text) else { continue }
+            #expect(DecimalParser.parse(text) == .value(expected), "\(text)")
+        }
+    }
+
+    /// The word-at-a-time digit readers: every 4-digit string, random 8-digit ones, and a
+    /// non-digit (including '/' and ':', the bytes around '0'…'9') in any position.
+    @Test func digitBlocks() {
+        for v in 0..<10_000 {
+            let bytes = Array(String(format: "%04d", v).utf8)
+            #expect(bytes.withUnsafeBufferPointer { DecimalParser.fourDigits($0.baseAddress!) } == UInt64(v))
+        }
+        var rng = SplitMix64(seed: 5)
+        for _ in 0..<10_000 {
+            let v = rng.next() % 100_000_000
+            var bytes = Array(String(format: "%08llu", v).utf8)
+            #expect(bytes.withUnsafeBufferPointer { DecimalParser.eightDigits($0.baseAddress!) } == v)
+            bytes[Int(rng.next() % 8)] = [UInt8(ascii: "/"), UInt8(ascii: ":"), UInt8(ascii: "."), UInt8(ascii: "e"), 0, 0xB0][Int(rng.next() % 6)]
+            #expect(bytes.withUnsafeBufferPointer { DecimalParser.eightDigits($0.baseAddress!) } == nil)
+            #expect(bytes.withUnsafeBufferPointer { DecimalParser.fourDigits($0.baseAddress!) == nil || DecimalParser.fourDigits($0.baseAddress! + 4) == nil })
+        }
     }
 
     @Test func refusesNonNumericCellNamingLineAndColumn() {
