@@ -9,8 +9,8 @@ import Darwin
 /// The grammar is JSON's number grammar plus an optional leading `+` and leading-dot or
 /// trailing-dot forms that CSV writers produce (`.5`, `5.`). Hex, `nan`, `inf`, spaces and
 /// anything else are refused, so the caller can report the cell. The common case (at most
-/// 19 significant digits, a value exactly representable as mantissa × 10^±22) is converted
-/// exactly without libc; the rest goes to `strtod`, which rounds correctly. `strtod` only
+/// 19 significant digits, a decimal exponent within ±27) is rounded correctly without libc
+/// (`exactValue`); the rest goes to `strtod`, which rounds correctly too. `strtod` only
 /// ever sees a token whose characters were checked here, and it stops at the first byte
 /// after it, so the buffer needs no NUL as long as a non-number byte follows the token.
 public enum DecimalParser {
@@ -76,11 +76,100 @@ public enum DecimalParser {
             let x = Double(m)
             return e >= 0 ? x * exactPowersOfTen[e] : x / exactPowersOfTen[-e]
         }
-        #if arch(x86_64)
-        if e >= -27, e <= 27 { return extendedPath(m, e) }
-        #endif
+        if e >= -27, e <= 27 { return eiselLemire(m, e) }
         return nil
     }
+
+    /// `w × 10^q` for |q| ≤ 27 by the Eisel–Lemire algorithm (D. Lemire, "Number Parsing at a
+    /// Gigabyte per Second", 2021): one or two 64×64-bit products with a 128-bit truncation
+    /// of 5^q give the 54 leading bits of the result and whether it could be a tie. This is
+    /// where the typical 16–17 digit numbers of a CSV or a JSON body go. nil (for `strtod`) in
+    /// the one case the truncation leaves undecided.
+    @inlinable
+    static func eiselLemire(_ w: UInt64, _ q: Int) -> Double? {
+        let lz = w.leadingZeroBitCount
+        let wn = w << UInt64(lz)                                       // w normalized: top bit set
+        let i = 2 &* (q &+ 27)
+        var (high, low) = wn.multipliedFullWidth(by: powersOfFive[i])
+        if high & 0x1FF == 0x1FF {                                     // the 9 bits below the result's 55 may carry
+            let refinement = wn.multipliedFullWidth(by: powersOfFive[i &+ 1]).high
+            let (sum, carry) = low.addingReportingOverflow(refinement)
+            low = sum
+            if carry { high &+= 1 }
+            if high & 0x1FF == 0x1FF && low == .max { return nil }
+        }
+        let upper = Int(high >> 63)
+        let shift = UInt64(upper &+ 9)
+        var mantissa = high >> shift                                   // 54 bits
+        // 2^exponent: ⌊q · log₂ 10⌋ + 63 (217706 / 2¹⁶ ≈ log₂ 10), plus the IEEE bias.
+        var exponent = ((217_706 &* q) >> 16) &+ 63 &+ upper &- lz &+ 1023
+        // Exactly halfway between two doubles (only possible for -4 ≤ q ≤ 23): to even.
+        if low <= 1, q >= -4, q <= 23, mantissa & 3 == 1, mantissa << shift == high { mantissa &= ~1 }
+        mantissa &+= mantissa & 1
+        mantissa >>= 1
+        if mantissa >= 1 << 53 { mantissa = 1 << 52; exponent &+= 1 }
+        return Double(bitPattern: (mantissa & ~(1 << 52)) | UInt64(exponent) << 52)
+    }
+
+    /// 5^q for q in −27…27, normalized to 128 bits (high word, low word): truncated for q ≥ 0,
+    /// ⌊2^(127 + ⌈log₂ 5^−q⌉) / 5^−q⌋ + 1 for q < 0. Generated with exact integers.
+    @usableFromInline static let powersOfFive: [UInt64] = [
+        0x9E74D1B791E07E48, 0x775EA264CF55347E,   // 5^-27
+        0xC612062576589DDA, 0x95364AFE032A819E,   // 5^-26
+        0xF79687AED3EEC551, 0x3A83DDBD83F52205,   // 5^-25
+        0x9ABE14CD44753B52, 0xC4926A9672793543,   // 5^-24
+        0xC16D9A0095928A27, 0x75B7053C0F178294,   // 5^-23
+        0xF1C90080BAF72CB1, 0x5324C68B12DD6339,   // 5^-22
+        0x971DA05074DA7BEE, 0xD3F6FC16EBCA5E04,   // 5^-21
+        0xBCE5086492111AEA, 0x88F4BB1CA6BCF585,   // 5^-20
+        0xEC1E4A7DB69561A5, 0x2B31E9E3D06C32E6,   // 5^-19
+        0x9392EE8E921D5D07, 0x3AFF322E62439FD0,   // 5^-18
+        0xB877AA3236A4B449, 0x09BEFEB9FAD487C3,   // 5^-17
+        0xE69594BEC44DE15B, 0x4C2EBE687989A9B4,   // 5^-16
+        0x901D7CF73AB0ACD9, 0x0F9D37014BF60A11,   // 5^-15
+        0xB424DC35095CD80F, 0x538484C19EF38C95,   // 5^-14
+        0xE12E13424BB40E13, 0x2865A5F206B06FBA,   // 5^-13
+        0x8CBCCC096F5088CB, 0xF93F87B7442E45D4,   // 5^-12
+        0xAFEBFF0BCB24AAFE, 0xF78F69A51539D749,   // 5^-11
+        0xDBE6FECEBDEDD5BE, 0xB573440E5A884D1C,   // 5^-10
+        0x89705F4136B4A597, 0x31680A88F8953031,   // 5^-9
+        0xABCC77118461CEFC, 0xFDC20D2B36BA7C3E,   // 5^-8
+        0xD6BF94D5E57A42BC, 0x3D32907604691B4D,   // 5^-7
+        0x8637BD05AF6C69B5, 0xA63F9A49C2C1B110,   // 5^-6
+        0xA7C5AC471B478423, 0x0FCF80DC33721D54,   // 5^-5
+        0xD1B71758E219652B, 0xD3C36113404EA4A9,   // 5^-4
+        0x83126E978D4FDF3B, 0x645A1CAC083126EA,   // 5^-3
+        0xA3D70A3D70A3D70A, 0x3D70A3D70A3D70A4,   // 5^-2
+        0xCCCCCCCCCCCCCCCC, 0xCCCCCCCCCCCCCCCD,   // 5^-1
+        0x8000000000000000, 0x0000000000000000,   // 5^0
+        0xA000000000000000, 0x0000000000000000,   // 5^1
+        0xC800000000000000, 0x0000000000000000,   // 5^2
+        0xFA00000000000000, 0x0000000000000000,   // 5^3
+        0x9C40000000000000, 0x0000000000000000,   // 5^4
+        0xC350000000000000, 0x0000000000000000,   // 5^5
+        0xF424000000000000, 0x0000000000000000,   // 5^6
+        0x9896800000000000, 0x0000000000000000,   // 5^7
+        0xBEBC200000000000, 0x0000000000000000,   // 5^8
+        0xEE6B280000000000, 0x0000000000000000,   // 5^9
+        0x9502F90000000000, 0x0000000000000000,   // 5^10
+        0xBA43B74000000000, 0x0000000000000000,   // 5^11
+        0xE8D4A51000000000, 0x0000000000000000,   // 5^12
+        0x9184E72A00000000, 0x0000000000000000,   // 5^13
+        0xB5E620F480000000, 0x0000000000000000,   // 5^14
+        0xE35FA931A0000000, 0x0000000000000000,   // 5^15
+        0x8E1BC9BF04000000, 0x0000000000000000,   // 5^16
+        0xB1A2BC2EC5000000, 0x0000000000000000,   // 5^17
+        0xDE0B6B3A76400000, 0x0000000000000000,   // 5^18
+        0x8AC7230489E80000, 0x0000000000000000,   // 5^19
+        0xAD78EBC5AC620000, 0x0000000000000000,   // 5^20
+        0xD8D726B7177A8000, 0x0000000000000000,   // 5^21
+        0x878678326EAC9000, 0x0000000000000000,   // 5^22
+        0xA968163F0A57B400, 0x0000000000000000,   // 5^23
+        0xD3C21BCECCEDA100, 0x0000000000000000,   // 5^24
+        0x84595161401484A0, 0x0000000000000000,   // 5^25
+        0xA56FA5B99019A5C8, 0x0000000000000000,   // 5^26
+        0xCECB8F27F4200F3A, 0x0000000000000000,   // 5^27
+    ]
 
     /// The value of 8 ASCII digits at `p` (`"12345678"` → 12345678), or nil if any byte is not
     /// a digit. Reads 8 bytes: the caller checks they are in bounds. (SWAR: all 8 at once.)
@@ -111,28 +200,6 @@ public enum DecimalParser {
         1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ]
 
-    #if arch(x86_64)
-    /// 10⁰…10²⁷, all exact in 64 bits of significand (5²⁷ < 2⁶⁴).
-    @usableFromInline static let extendedPowers: [Float80] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-        1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27,
-    ]
-
-    /// m × 10^e through x87 extended precision: m (< 2⁶⁴) and 10^|e| (|e| ≤ 27, 5²⁷ < 2⁶⁴) are
-    /// exact, so the product or quotient is correctly rounded to 64 bits. Rounding that to 53
-    /// bits is then correct unless the 64-bit result lies within one unit of a halfway point
-    /// between two doubles (its 11 extra bits near 0x400); those rare cases return nil and go
-    /// to `strtod`. Typical CSV numbers (16–17 significant digits) take this path.
-    @inlinable
-    static func extendedPath(_ m: UInt64, _ e: Int) -> Double? {
-        let x = Float80(m)
-        let r = e >= 0 ? x * extendedPowers[e] : x / extendedPowers[-e]
-        let low = r.significandBitPattern & 0x7FF
-        if low >= 0x3FF && low <= 0x401 { return nil }
-        let d = Double(r)
-        return d.isFinite ? d : nil
-    }
-    #endif
 
     @usableFromInline
     static func classifyWord(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Result {

@@ -75,6 +75,14 @@ import Testing
             guard let expected = Double(text) else { continue }
             #expect(DecimalParser.parse(text) == .value(expected), "\(text)")
         }
+        // Exact ties between two doubles round to even: m + 0.5 for m in [2⁵², 2⁵³) (spacing 1),
+        // odd multiples of 2^s above 2⁵³, and their neighbours a quarter away.
+        for _ in 0..<3_000 {
+            let m = (1 << 52) + rng.next() % (1 << 52)
+            var texts = ["\(m).5", "\(m).25", "\(m).75", "\(m)5e-1", "0.\(m)5e17"]
+            for shift in 1...9 { texts.append("\(((2 * m + 1) << UInt64(shift)) >> 1)") }
+            for text in texts { #expect(DecimalParser.parse(text) == .value(Double(text)!), "\(text)") }
+        }
     }
 
     /// The word-at-a-time digit readers: every 4-digit string, random 8-digit ones, and a
