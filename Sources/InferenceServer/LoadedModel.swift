@@ -19,7 +19,8 @@ final class LoadedModel: Sendable {
     let nameJSON: [UInt8]
     let featureNamesJSON: [[UInt8]]
     /// Buffers for requests of up to `RequestScratch.pooledRows` rows, reused across requests.
-    private let scratches: Mutex<[RequestScratch]>
+    /// (Optionals, so a scratch is swapped in and out of the pool, never copied.)
+    private let scratches: Mutex<[RequestScratch?]>
 
     init(path: String) throws(ModelFileError) {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -45,11 +46,15 @@ final class LoadedModel: Sendable {
     /// Runs `body` with request buffers from the pool (or new ones). Buffers that grew past a
     /// small batch are dropped afterwards, so the pool's memory stays bounded.
     func withScratch<R, E: Error>(_ body: (inout RequestScratch) throws(E) -> R) throws(E) -> R {
-        var scratch = scratches.withLock { $0.popLast() } ?? RequestScratch(network: model.network)
+        var scratch: RequestScratch? = scratches.withLock { $0.popLast() ?? nil } ?? RequestScratch(network: model.network)
         defer {
-            if scratch.isSmall { scratches.withLock { if $0.count < 64 { $0.append(scratch) } } }
+            if scratch!.isSmall {
+                scratches.withLock { pool in
+                    if pool.count < 64 { pool.append(nil); swap(&pool[pool.count - 1], &scratch) }
+                }
+            }
         }
-        return try body(&scratch)
+        return try body(&scratch!)
     }
 
     /// `GET /model`'s body, built once per load: nothing in it changes until the next reload.
