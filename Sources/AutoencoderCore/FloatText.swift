@@ -24,8 +24,8 @@ public enum FloatText {
         let bq = Int((bits >> 23) & 0xFF)
         if bq == 0xFF { return writeNonFinite(x, to: out) }
         if bits >> 31 != 0 { out[0] = UInt8(ascii: "-"); p = 1 }
-        var f: UInt64
-        var e: Int
+        let f: UInt64
+        let e: Int
         if bq != 0 {
             let mq = 150 - bq                   // the value is c · 2^-mq
             let c = (1 << 23) | t
@@ -41,30 +41,34 @@ public enum FloatText {
             out[p] = UInt8(ascii: "0"); out[p + 1] = UInt8(ascii: "."); out[p + 2] = UInt8(ascii: "0")
             return p + 3
         }
-        while f % 10 == 0 { f /= 10; e += 1 }
         return p + format(f, e, exponential: x.magnitude > 16_777_216, to: out + p)
     }
 
-    /// `f · 10^e` with `f` free of trailing zeros, laid out as Swift's `description` does:
-    /// exponential below 0.0001 or above 2²⁴, fixed otherwise (with `.0` for integers). Digits
-    /// move as whole words (unaligned 8-byte stores), so up to 8 bytes past the text are written.
+    /// `f · 10^e` (trailing zeros in `f` are dropped here), laid out as Swift's `description`
+    /// does: exponential below 0.0001 or above 2²⁴, fixed otherwise (with `.0` for integers).
+    /// Digits move as whole words (unaligned 8-byte stores), so up to 8 bytes past the text are
+    /// written.
     @inlinable
     static func format(_ f: UInt64, _ e: Int, exponential big: Bool, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        // f < 2²⁴ · 10 needs at most 9 digits: a leading one, then eight at once. `lo` holds
-        // the first eight digits (most significant in the lowest byte), `ninth` the ninth.
+        // f < 2²⁴ · 10 has at most 9 digits: a leading one (`top`), then eight converted at
+        // once. Both divisions start from f, so neither waits for the other.
         let top = f / 100_000_000
-        let eight = asciiDigits(f &- top &* 100_000_000)
+        let high = f / 10_000
+        let eight = asciiDigits(high &- top &* 10_000, f &- high &* 10_000)
+        let zeros = eight ^ 0x3030_3030_3030_3030                  // a zero byte for each '0'
+        let trailing = zeros.leadingZeroBitCount >> 3              // '0's at the end (f ≠ 0)
         let lo: UInt64, ninth: UInt64, n: Int
         if top != 0 {
             lo = (top | 0x30) | eight << 8
             ninth = eight >> 56
-            n = 9
+            n = 9 &- trailing
         } else {
-            let zeros = (eight ^ 0x3030_3030_3030_3030).trailingZeroBitCount >> 3   // leading '0's
-            lo = eight >> UInt64(zeros << 3)
+            let leading = zeros.trailingZeroBitCount >> 3           // '0's in front
+            lo = eight >> UInt64(leading << 3)
             ninth = 0
-            n = 8 &- zeros
+            n = 8 &- leading &- trailing
         }
+        let e = e &+ trailing
         let raw = UnsafeMutableRawPointer(out)
         let point = n &+ e                      // the value is 0.d₁d₂…dₙ × 10^point
         if big || point < -3 {                  // d₁.d₂…dₙe±XX
@@ -106,12 +110,12 @@ public enum FloatText {
         return point &+ 2
     }
 
-    /// The 8 decimal digits of `v` (< 10⁸, with leading zeros) as ASCII bytes, most significant
-    /// in the lowest byte: split in halves, quarters and digits in parallel lanes of one word.
+    /// The 8 decimal digits of `high · 10⁴ + low` (both < 10⁴), leading zeros included, as ASCII
+    /// bytes with the most significant in the lowest byte: halves, quarters and digits are split
+    /// in parallel lanes of one word.
     @inlinable @inline(__always)
-    static func asciiDigits(_ v: UInt64) -> UInt64 {
-        let hi = v / 10_000
-        let x = hi | (v &- hi &* 10_000) << 32                            // two 4-digit lanes
+    static func asciiDigits(_ high: UInt64, _ low: UInt64) -> UInt64 {
+        let x = high | low << 32                                          // two 4-digit lanes
         let y = ((x &* 10_486) >> 20) & 0x0000_007F_0000_007F             // lane / 100, exact below 10⁴
         let x2 = y | (x &- y &* 100) << 16                                // four 2-digit lanes
         let y2 = ((x2 &* 103) >> 10) & 0x000F_000F_000F_000F              // lane / 10, exact below 179
