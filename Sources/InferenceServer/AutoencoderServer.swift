@@ -32,7 +32,7 @@ public final class AutoencoderServer: Sendable {
         self.logger = logger
         tokens = try configuration.resolvedTokens().map { Array($0.utf8) }
         metrics = ServerMetrics()
-        let model = try LoadedModel(path: configuration.modelPath)
+        let model = try LoadedModel(path: configuration.modelPath, maxBatch: configuration.maxBatch)
         store = ModelStore(model)
         metrics.modelLoaded(model)
     }
@@ -93,7 +93,7 @@ public final class AutoencoderServer: Sendable {
     @discardableResult
     public func reload() -> Bool {
         do {
-            let m = try LoadedModel(path: configuration.modelPath)
+            let m = try LoadedModel(path: configuration.modelPath, maxBatch: configuration.maxBatch)
             store.replace(with: m)
             metrics.modelLoaded(m)
             metrics.reloads.increment()
@@ -194,11 +194,9 @@ public final class AutoencoderServer: Sendable {
                 return .error(415, "Content-Type must be application/json, got '\(String(cString: contentType).prefix(80))'", into: out)
             }
             guard let m = store.model else { return .error(503, "not ready: no model loaded", into: out) }
-            let parser = RequestParser(featureCount: m.model.network.inputSize, featureIndex: m.featureIndex,
-                                       featureNames: m.model.featureNames, maxBatch: configuration.maxBatch)
             do {
                 try m.withScratch { (s) throws(RequestError) in
-                    let rows = try parser.parse(body, into: &s.values)
+                    let rows = try m.parser.parse(body, into: &s.values)
                     if path == "/encode" { try encode(rows, m, &s, into: out) } else { try reconstruct(rows, m, &s, into: out) }
                 }
                 return .ok

@@ -12,7 +12,8 @@ final class LoadedModel: Sendable {
     let name: String
     let loadedAt: Date
     let loadSeconds: Double
-    let featureIndex: [String: Int]
+    /// Reads request bodies in this model's feature order (built once per load).
+    let parser: RequestParser
     /// `GET /model`'s answer.
     let metadataJSON: [UInt8]
     /// The name and each feature name as JSON string literals, for the answers.
@@ -22,7 +23,8 @@ final class LoadedModel: Sendable {
     /// (Optionals, so a scratch is swapped in and out of the pool, never copied.)
     private let scratches: Mutex<[RequestScratch?]>
 
-    init(path: String) throws(ModelFileError) {
+    /// `maxBatch`: the most rows one request may carry (the server's `max_batch`).
+    init(path: String, maxBatch: Int) throws(ModelFileError) {
         let start = DispatchTime.now().uptimeNanoseconds
         // Hash what is parsed: read once, so a file replaced mid-load cannot mix two versions.
         let bytes: [UInt8]
@@ -35,7 +37,9 @@ final class LoadedModel: Sendable {
         let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         name = "\(base)@\(sha256.prefix(12))"
         loadedAt = Date()
-        featureIndex = Dictionary(uniqueKeysWithValues: model.featureNames.enumerated().map { ($1, $0) })
+        parser = RequestParser(featureCount: model.network.inputSize,
+                               featureIndex: Dictionary(uniqueKeysWithValues: model.featureNames.enumerated().map { ($1, $0) }),
+                               featureNames: model.featureNames, maxBatch: maxBatch)
         nameJSON = JSONOutput.quoted(name)
         featureNamesJSON = model.featureNames.map(JSONOutput.quoted)
         scratches = Mutex([])
