@@ -8,7 +8,7 @@ import TrafficFeatures
 /// scripts can tabulate medians. Timings are wall-clock on one core.
 @main
 struct AEBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ae-bench", subcommands: [CSV.self, Encode.self, Extract.self, ExtractSynth.self, Route.self, FloatTextCheck.self])
+    static let configuration = CommandConfiguration(commandName: "ae-bench", subcommands: [CSV.self, Encode.self, Extract.self, ExtractSynth.self, Route.self, FloatTextCheck.self, DecimalCheck.self])
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -233,4 +233,37 @@ struct NumberSink: TextOutputStream {
     var count = 0
     mutating func write(_ string: String) { count += string.utf8.count }
     mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { count += buffer.count }
+}
+
+/// `DecimalParser` against `strtod` on random decimals shaped like the ones CSVs and JSON bodies
+/// carry: 1–19 significant digits, the point anywhere, exponents −30…30. Then the time per number.
+struct DecimalCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "decimal-check")
+    @Option var count = 2_000_000
+    func run() throws {
+        var rng = SplitMix64(seed: 17)
+        var mismatches = 0
+        var texts: [[UInt8]] = []
+        for i in 0..<count {
+            let digits = 1 + Int(rng.next() % 19)
+            var bytes = (0..<digits).map { _ in UInt8(48 + rng.next() % 10) }
+            bytes.insert(UInt8(ascii: "."), at: Int(rng.next() % UInt64(digits + 1)))
+            if i % 2 == 0 { bytes += Array("e\(Int(rng.next() % 61) - 30)".utf8) }
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard let expected = Double(text) else { continue }
+            bytes.append(0)
+            let got = bytes.withUnsafeBufferPointer { DecimalParser.parse($0.baseAddress!, 0, $0.count - 1) }
+            if got != .value(expected) {
+                mismatches += 1
+                if mismatches <= 10 { print("mismatch: \(text): \(got), strtod \(expected)") }
+            }
+            if texts.count < 1_000_000 { texts.append(bytes) }
+        }
+        var sink = 0.0
+        let t = now()
+        for b in texts { if case .value(let v) = b.withUnsafeBufferPointer({ DecimalParser.parse($0.baseAddress!, 0, $0.count - 1) }) { sink += v } }
+        emit(["bench": "decimal_check", "checked": count, "mismatches": mismatches,
+              "ns_per_number": (now() - t) / Double(texts.count) * 1e9, "sink": sink.isFinite ? 1 : 0])
+        if mismatches > 0 { throw ExitCode.failure }
+    }
 }
