@@ -10,12 +10,21 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 model="$out/server-model.safetensors"
 [ -f "$model" ] || "$bin/ae" train --train "$out/data/gafgyt_danmini_doorbell_train.csv" --out "$model" >/dev/null
 body="$out/reconstruct-body.json"
+# A mid-stream benign row, as a gateway's Python client would send it (json.dumps: full-precision
+# numbers, 2.3 KB). The first row of a capture (1.0, 60.0, 0.0, ...) would flatter the parser.
 python3 - "$out/data/gafgyt_danmini_doorbell_test.csv" > "$body" <<'PY'
 import sys, json
-row = open(sys.argv[1]).readlines()[1].strip().split(",")[:115]
+with open(sys.argv[1]) as f:
+    for i, line in enumerate(f):
+        if i == 2000: break
+row = line.strip().split(",")[:115]
 print(json.dumps({"features": [float(v) for v in row]}))
 PY
 results="$out/server.jsonl"; : > "$results"
+# The per-request work without the network (parse, scale, forward pass, JSON answer), one core.
+for path in /reconstruct /encode; do
+  "$bin/ae-bench" route --model "$model" --body "$body" --path "$path" --requests 100000 --runs 5 | tee -a "$results"
+done
 run_wrk() {  # label url [body]
   local label=$1 url=$2
   local json

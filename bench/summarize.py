@@ -14,19 +14,24 @@ if kind == "train":
     print(f"\nSpeed-up (Keras fit / ae fit, medians): **{med([r['fit_s'] for r in ke]) / med([r['fit_s'] for r in ae]):.1f}×**; "
           f"val_loss ae / Keras: {med([r['val_loss'] for r in ae]) / med([r['val_loss'] for r in ke]):.3f}")
 elif kind == "server":
-    by = {r["label"]: r for r in rows}
-    print("| target | requests | req/s | p50 (µs) | p99 (µs) | p99.9 (µs) | errors / non-2xx |")
+    by = {r["label"]: r for r in rows if "label" in r}
+    print("| target | requests | req/s | p50 (µs) | p99 (µs) | p99.9 (µs) | errors (incl. status ≥ 400) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         if "rps" in r:
-            print(f"| {r['label']} | {r['requests']} | {r['rps']:.0f} | {r['p50_us']} | {r['p99_us']} | {r['p999_us']} | {r['errors']} / {r['non2xx']} |")
+            print(f"| {r['label']} | {r['requests']} | {r['rps']:.0f} | {r['p50_us']} | {r['p99_us']} | {r['p999_us']} | {r['errors']} |")
     def best(prefix):
-        xs = [r["rps"] for r in rows if r["label"].startswith(prefix) and "rps" in r]
+        xs = [r["rps"] for r in rows if r.get("label", "").startswith(prefix) and "rps" in r]
         return med(xs)
     live, rec = best("ae-server GET /livez"), best("ae-server POST /reconstruct")
     prec = best("python POST /reconstruct")
     print(f"\n/reconstruct vs /livez (same server, same run, medians): **{rec / live:.0%}**; "
           f"ae-server vs Python reference on /reconstruct: **{rec / prec:.0f}×**")
+    for r in rows:
+        if r.get("bench") == "route":
+            print(f"\nWithout the network (`ae-bench route`, one core): {r['path']} {r['ns_per_request'] / 1000:.2f} µs per request "
+                  f"({r['request_bytes']} B in, {r['response_bytes']} B out)", end="")
+    print()
     w = by.get("ae-server RSS after warm-up", {}); m = by.get("ae-server RSS after requests", {})
     if w and m:
         print(f"\nRSS: {w['rss_mb']} MB after warm-up (~10k requests), {m['rss_mb']} MB after {m['requests_total']} requests "
