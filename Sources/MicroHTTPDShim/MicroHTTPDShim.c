@@ -23,20 +23,33 @@ struct shim_server {
     int quiesced;
 };
 
-/* Per-request state, created on the first access-handler call (headers only). */
-struct request_state {
-    uint8_t *body;
+/* Per-connection state. A connection serves one request at a time, so the body buffer and the
+ * answer's buffer are reused by its next request rather than allocated for each one; a buffer
+ * that grew past KEEP_BYTES (a big batch) is let go when its request completes. */
+struct connection_state {
+    uint8_t *body;          /* the request body, with a NUL after it */
     size_t length;
     size_t capacity;
+    uint8_t *answer;        /* the response body, handed to MHD without a copy */
+    size_t answer_capacity;
     int too_large;
     int responded;
 };
 
+enum { KEEP_BYTES = 65536 };
+
 static const char too_large_body[] = "{\"error\":\"request body exceeds max_body_bytes\"}";
 
+static struct connection_state *state_of(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info != NULL ? (struct connection_state *)info->socket_context : NULL;
+}
+
+/* `body` must stay unchanged until the response is sent: a static string or the connection's
+ * answer buffer (untouched until this request completes). */
 static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, const char *type,
                              const void *body, size_t length, const char *hname, const char *hvalue) {
-    struct MHD_Response *r = MHD_create_response_from_buffer(length, (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(length, (void *)body, MHD_RESPMEM_PERSISTENT);
     if (r == NULL) return MHD_NO;
     if (type != NULL) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (hname != NULL && hvalue != NULL) MHD_add_response_header(r, hname, hvalue);
@@ -49,7 +62,34 @@ int shim_respond(const shim_request *request, unsigned status, const char *conte
                  const void *body, size_t length, const char *extra_header_name,
                  const char *extra_header_value) {
     struct MHD_Connection *c = (struct MHD_Connection *)request->opaque;
-    return queue(c, status, content_type, body, length, extra_header_name, extra_header_value) == MHD_YES ? 0 : -1;
+    struct connection_state *state = state_of(c);
+    if (state == NULL) return -1;
+    if (length > state->answer_capacity) {
+        size_t cap = length < 4096 ? 4096 : length;
+        uint8_t *grown = realloc(state->answer, cap);
+        if (grown == NULL) return -1;
+        state->answer = grown;
+        state->answer_capacity = cap;
+    }
+    if (length > 0) memcpy(state->answer, body, length);
+    return queue(c, status, content_type, state->answer, length, extra_header_name, extra_header_value) == MHD_YES ? 0 : -1;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+    (void)cls;
+    (void)connection;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(struct connection_state));   /* NULL: its requests are refused */
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct connection_state *state = (struct connection_state *)*socket_context;
+        if (state != NULL) {
+            free(state->body);
+            free(state->answer);
+            free(state);
+        }
+        *socket_context = NULL;
+    }
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
@@ -57,11 +97,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
                                   size_t *upload_data_size, void **con_cls) {
     (void)version;
     struct shim_server *server = (struct shim_server *)cls;
-    struct request_state *state = (struct request_state *)*con_cls;
+    struct connection_state *state = (struct connection_state *)*con_cls;
     if (state == NULL) {
         /* First call: headers only. Refuse an announced oversized body before reading it. */
-        state = calloc(1, sizeof *state);
+        state = state_of(connection);
         if (state == NULL) return MHD_NO;
+        state->length = 0;
+        state->too_large = 0;
+        state->responded = 0;
+        if (state->body != NULL) state->body[0] = 0;
         *con_cls = state;
         atomic_fetch_add(&server->in_flight, 1);
         const char *cl = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -82,9 +126,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         if (state->too_large) return MHD_YES;          /* discard the rest */
         if (state->length + n > server->max_body) {     /* chunked or lying Content-Length */
             state->too_large = 1;
-            free(state->body);
-            state->body = NULL;
-            state->length = state->capacity = 0;
+            state->length = 0;
             return MHD_YES;
         }
         if (state->length + n + 1 > state->capacity) {   /* + 1: the NUL after the body */
@@ -123,10 +165,18 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     (void)connection;
     (void)toe;
     struct shim_server *server = (struct shim_server *)cls;
-    struct request_state *state = (struct request_state *)*con_cls;
+    struct connection_state *state = (struct connection_state *)*con_cls;
     if (state == NULL) return;
-    free(state->body);
-    free(state);
+    if (state->capacity > KEEP_BYTES) {
+        free(state->body);
+        state->body = NULL;
+        state->capacity = 0;
+    }
+    if (state->answer_capacity > KEEP_BYTES) {
+        free(state->answer);
+        state->answer = NULL;
+        state->answer_capacity = 0;
+    }
     *con_cls = NULL;
     atomic_fetch_sub(&server->in_flight, 1);
 }
@@ -167,6 +217,7 @@ shim_server *shim_start(const shim_config *config, shim_handler handler, void *c
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(config->threads ? config->threads : 1),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->connection_timeout,
         MHD_OPTION_NOTIFY_COMPLETED, &on_completed, server,
+        MHD_OPTION_NOTIFY_CONNECTION, &on_connection, NULL,
         config->connection_limit ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_END, (unsigned)config->connection_limit,
         MHD_OPTION_END);
     if (server->daemon == NULL) {
