@@ -1,6 +1,9 @@
+#define _GNU_SOURCE   /* accept4 */
 #include "MicroHTTPDShim.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -13,14 +16,22 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+/* One libmicrohttpd daemon per worker thread, fed by one acceptor thread that hands new
+ * connections out in turn. (MHD's own thread pool lets its threads race for each accept, and
+ * a burst of connections can all land on one thread, leaving the others idle for the life of
+ * those keep-alive connections.) */
 struct shim_server {
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon **daemons;
+    unsigned count;
+    int listen_fd;
+    pthread_t acceptor;
+    int acceptor_started;
+    atomic_int closing;
     shim_handler handler;
     void *context;
     size_t max_body;
     uint16_t port;
     atomic_long in_flight;
-    int quiesced;
 };
 
 /* Per-connection state. A connection serves one request at a time, so the body buffer and the
@@ -181,29 +192,53 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     atomic_fetch_sub(&server->in_flight, 1);
 }
 
+/* Accepts connections until the listening socket is shut down, handing them to the daemons
+ * in turn. MHD owns (and on failure closes) each socket it is given. */
+static void *accept_loop(void *arg) {
+    struct shim_server *server = (struct shim_server *)arg;
+    unsigned next = 0;
+    for (;;) {
+        struct sockaddr_storage addr;
+        socklen_t length = sizeof addr;
+        int fd = accept4(server->listen_fd, (struct sockaddr *)&addr, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (atomic_load(&server->closing)) break;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) usleep(10000);   /* out of descriptors: back off */
+            continue;                                                                                 /* EINTR, ECONNABORTED, … */
+        }
+        MHD_add_connection(server->daemons[next], fd, (struct sockaddr *)&addr, length);
+        next = (next + 1) % server->count;
+    }
+    return NULL;
+}
+
+static void fail(char *error, size_t error_size, const char *what, const shim_config *config) {
+    snprintf(error, error_size, "cannot listen on %s:%u: %s (%s)", config->host, (unsigned)config->port, what, strerror(errno));
+}
+
 shim_server *shim_start(const shim_config *config, shim_handler handler, void *context,
                         char *error, size_t error_size) {
-    struct sockaddr_in v4;
-    struct sockaddr_in6 v6;
-    struct sockaddr *addr;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
-    memset(&v4, 0, sizeof v4);
-    memset(&v6, 0, sizeof v6);
-    if (inet_pton(AF_INET, config->host, &v4.sin_addr) == 1) {
-        v4.sin_family = AF_INET;
-        v4.sin_port = htons(config->port);
-        addr = (struct sockaddr *)&v4;
-    } else if (inet_pton(AF_INET6, config->host, &v6.sin6_addr) == 1) {
-        v6.sin6_family = AF_INET6;
-        v6.sin6_port = htons(config->port);
-        addr = (struct sockaddr *)&v6;
-        flags |= MHD_USE_IPv6;
+    struct sockaddr_storage storage;
+    socklen_t length;
+    memset(&storage, 0, sizeof storage);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&storage;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&storage;
+    if (inet_pton(AF_INET, config->host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(config->port);
+        length = sizeof *v4;
+    } else if (inet_pton(AF_INET6, config->host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(config->port);
+        length = sizeof *v6;
     } else {
         snprintf(error, error_size, "host '%s' is not an IPv4 or IPv6 address", config->host);
         return NULL;
     }
     struct shim_server *server = calloc(1, sizeof *server);
-    if (server == NULL) {
+    unsigned count = config->threads ? config->threads : 1;
+    if (server == NULL || (server->daemons = calloc(count, sizeof *server->daemons)) == NULL) {
+        free(server);
         snprintf(error, error_size, "out of memory");
         return NULL;
     }
@@ -211,32 +246,60 @@ shim_server *shim_start(const shim_config *config, shim_handler handler, void *c
     server->context = context;
     server->max_body = config->max_body_bytes;
     atomic_init(&server->in_flight, 0);
-    server->daemon = MHD_start_daemon(
-        flags, config->port, NULL, NULL, &on_request, server,
-        MHD_OPTION_SOCK_ADDR, addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(config->threads ? config->threads : 1),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->connection_timeout,
-        MHD_OPTION_NOTIFY_COMPLETED, &on_completed, server,
-        MHD_OPTION_NOTIFY_CONNECTION, &on_connection, NULL,
-        config->connection_limit ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_END, (unsigned)config->connection_limit,
-        MHD_OPTION_END);
-    if (server->daemon == NULL) {
-        snprintf(error, error_size, "cannot listen on %s:%u (address in use, or not permitted)", config->host, (unsigned)config->port);
-        free(server);
+    atomic_init(&server->closing, 0);
+
+    int one = 1;
+    server->listen_fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (server->listen_fd < 0) { fail(error, error_size, "socket", config); free(server->daemons); free(server); return NULL; }
+    setsockopt(server->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (storage.ss_family == AF_INET6) setsockopt(server->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(server->listen_fd, (struct sockaddr *)&storage, length) != 0 || listen(server->listen_fd, SOMAXCONN) != 0) {
+        fail(error, error_size, errno == EADDRINUSE ? "address in use" : "bind/listen", config);
+        close(server->listen_fd); free(server->daemons); free(server);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    server->port = info != NULL ? info->port : config->port;
+    length = sizeof storage;
+    getsockname(server->listen_fd, (struct sockaddr *)&storage, &length);
+    server->port = ntohs(storage.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+
+    /* The connection limit is the server's; each daemon takes its share. */
+    unsigned share = config->connection_limit ? (config->connection_limit + count - 1) / count : 0;
+    for (unsigned i = 0; i < count; i++) {
+        server->daemons[i] = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET,
+            0, NULL, NULL, &on_request, server,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->connection_timeout,
+            MHD_OPTION_NOTIFY_COMPLETED, &on_completed, server,
+            MHD_OPTION_NOTIFY_CONNECTION, &on_connection, NULL,
+            share ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_END, share,
+            MHD_OPTION_END);
+        if (server->daemons[i] == NULL) {
+            snprintf(error, error_size, "cannot start HTTP worker %u of %u", i + 1, count);
+            server->count = i;
+            shim_stop(server);
+            return NULL;
+        }
+    }
+    server->count = count;
+    if (pthread_create(&server->acceptor, NULL, accept_loop, server) != 0) {
+        snprintf(error, error_size, "cannot start the accepting thread");
+        shim_stop(server);
+        return NULL;
+    }
+    server->acceptor_started = 1;
     return server;
 }
 
 uint16_t shim_port(const shim_server *server) { return server->port; }
 
 void shim_quiesce(shim_server *server) {
-    if (server->quiesced) return;
-    server->quiesced = 1;
-    MHD_socket fd = MHD_quiesce_daemon(server->daemon);
-    if (fd != MHD_INVALID_SOCKET) close(fd);
+    if (server->listen_fd < 0) return;
+    atomic_store(&server->closing, 1);
+    shutdown(server->listen_fd, SHUT_RDWR);   /* wakes the blocked accept4 */
+    if (server->acceptor_started) pthread_join(server->acceptor, NULL);
+    server->acceptor_started = 0;
+    close(server->listen_fd);
+    server->listen_fd = -1;
 }
 
 long shim_in_flight(const shim_server *server) {
@@ -245,6 +308,8 @@ long shim_in_flight(const shim_server *server) {
 
 void shim_stop(shim_server *server) {
     if (server == NULL) return;
-    MHD_stop_daemon(server->daemon);
+    shim_quiesce(server);
+    for (unsigned i = 0; i < server->count; i++) MHD_stop_daemon(server->daemons[i]);
+    free(server->daemons);
     free(server);
 }

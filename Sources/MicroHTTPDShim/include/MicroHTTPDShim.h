@@ -26,7 +26,7 @@ typedef void (*shim_handler)(void *context, const shim_request *request);
 typedef struct shim_config {
     const char *host;            /* IPv4 or IPv6 literal */
     uint16_t port;               /* 0: any free port */
-    unsigned threads;            /* worker thread pool size, >= 1 */
+    unsigned threads;            /* worker threads (one libmicrohttpd daemon each), >= 1 */
     size_t max_body_bytes;       /* larger bodies get 413 without being buffered */
     unsigned connection_timeout; /* seconds of inactivity before a connection is closed, 0 = none */
     unsigned connection_limit;   /* 0 = libmicrohttpd's default */
@@ -43,7 +43,8 @@ uint16_t shim_port(const shim_server *server);
 int shim_respond(const shim_request *request, unsigned status, const char *content_type,
                  const void *body, size_t length, const char *extra_header_name,
                  const char *extra_header_value);
-/* Stops accepting new connections; requests already received go on. */
+/* Stops accepting new connections (closes the listening socket); connections already accepted
+ * and their requests go on. */
 void shim_quiesce(shim_server *server);
 /* Requests between their first byte and their completion. */
 long shim_in_flight(const shim_server *server);
