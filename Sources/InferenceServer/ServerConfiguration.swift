@@ -6,7 +6,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var host: String = "0.0.0.0"
     /// Port to bind; 0 picks a free port (logged at start-up). Default 8080.
     public var port: Int = 8080
-    /// libmicrohttpd worker threads (epoll thread pool). Default: the number of cores.
+    /// Worker threads, one libmicrohttpd daemon (epoll) each; new connections are handed to
+    /// them in turn, so keep-alive clients spread over all of them. Default: the number of cores.
     public var threads: Int = ServerConfiguration.coreCount
     /// The `.safetensors` model file from `ae train`. Default `"model.safetensors"`.
     public var modelPath: String = "model.safetensors"
@@ -16,7 +17,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxBatch: Int = 1024
     /// Seconds a connection may sit idle (or stall mid-body) before it is closed. Default 10.
     public var connectionTimeoutSeconds: Int = 10
-    /// Most simultaneous connections; 0 leaves libmicrohttpd's default (about FD_SETSIZE − 4). Default 0.
+    /// Most simultaneous connections, shared out across the threads (each takes ⌈limit / threads⌉;
+    /// a connection handed to a full thread is closed); 0 leaves libmicrohttpd's default per
+    /// thread. Default 0.
     public var connectionLimit: Int = 0
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish. Default 10 s
     /// (Kubernetes' terminationGracePeriodSeconds should be larger).

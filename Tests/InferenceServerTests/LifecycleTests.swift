@@ -85,6 +85,7 @@ import Testing
         let first = try ServerHarness.start(ServerHarness.configuration(modelPath: path))
         defer { first.shutdown() }
         let port = first.port
-        #expect(throws: ServerStartError.self) { try ServerHarness.start(ServerHarness.configuration(modelPath: path) { $0.port = port }) }
+        let error = #expect(throws: ServerStartError.self) { try ServerHarness.start(ServerHarness.configuration(modelPath: path) { $0.port = port }) }
+        #expect(error?.message.contains("127.0.0.1:\(port): address in use") == true, "\(error?.message ?? "")")
     }
 }
