@@ -1,4 +1,9 @@
 import AutoencoderCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The shape of a parsed request body; its values went into the caller's buffer.
 struct ParsedRows {
@@ -28,6 +33,16 @@ struct RequestParser {
     let featureIndex: [String: Int]
     let featureNames: [String]
     let maxBatch: Int
+    /// The names by their bytes, for the named form's keys.
+    private let names: NameTable
+
+    init(featureCount: Int, featureIndex: [String: Int], featureNames: [String], maxBatch: Int) {
+        self.featureCount = featureCount
+        self.featureIndex = featureIndex
+        self.featureNames = featureNames
+        self.maxBatch = maxBatch
+        names = NameTable(featureNames)
+    }
 
     /// Parses `body` into `values` (replaced: `rows × featureCount`, raw client units, in the
     /// model's feature order). `values` is a pooled buffer, so its capacity is reused.
@@ -140,18 +155,17 @@ struct RequestParser {
             if k != featureCount { throw RequestError("\(label): expected \(featureCount) features, got \(k)") }
         } else if ch == UInt8(ascii: "{") {
             c.i += 1
-            var seen = [Bool](repeating: false, count: featureCount)
+            for k in 0..<featureCount { out[k] = .nan }   // not named yet (a parsed number is never NaN)
+            let featureNames = self.featureNames   // (error labels capture this, not all of self)
             var count = 0
             c.skipSpace()
             if c.peek() == UInt8(ascii: "}") { throw RequestError("\(label): no features named; all \(featureCount) are required") }
             while true {
                 c.skipSpace()
-                let name = try parseString(&c)
-                guard let j = featureIndex[name] else { throw RequestError("\(label): unknown feature '\(name.prefix(80))'") }
-                if seen[j] { throw RequestError("\(label): feature '\(name)' appears twice") }
+                let j = try parseName(&c, label: label)
+                if !out[j].isNaN { throw RequestError("\(label): feature '\(featureNames[j])' appears twice") }
                 try c.expect(UInt8(ascii: ":"), "':'")
-                out[j] = try parseNumber(&c, label: "\(label).\(name)")
-                seen[j] = true
+                out[j] = try parseNumber(&c, label: "\(label).\(featureNames[j])")
                 count += 1
                 c.skipSpace()
                 guard let d = c.peek() else { throw RequestError("malformed JSON: unexpected end of body") }
@@ -160,7 +174,7 @@ struct RequestParser {
                 c.i += 1
             }
             if count != featureCount {
-                let missing = featureNames.indices.filter { !seen[$0] }.map { featureNames[$0] }
+                let missing = featureNames.indices.filter { out[$0].isNaN }.map { featureNames[$0] }
                 throw RequestError("\(label): missing \(missing.count) feature(s): \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", …" : "")")
             }
         } else {
@@ -243,6 +257,26 @@ struct RequestParser {
         return RequestError("malformed JSON at byte \(c.i) in \(label)")
     }
 
+    /// A key naming a feature, as its index. A key without escapes (the usual case) is matched
+    /// on its raw bytes; one with escapes is decoded first. Unknown names are refused.
+    private func parseName(_ c: inout Cursor, label: String) throws(RequestError) -> Int {
+        guard c.peek() == UInt8(ascii: "\"") else { throw RequestError("malformed JSON at byte \(c.i): expected a string key") }
+        var i = c.i + 1
+        var hash = NameTable.seed                  // hashed while scanned: one pass over the key
+        while i < c.end, c.base[i] != UInt8(ascii: "\""), c.base[i] != UInt8(ascii: "\\"), c.base[i] >= 0x20 {
+            hash = NameTable.mix(hash, c.base[i])
+            i += 1
+        }
+        if i < c.end, c.base[i] == UInt8(ascii: "\""),
+           let j = names.index(of: UnsafeBufferPointer(start: c.base + c.i + 1, count: i - c.i - 1), hash: hash) {
+            c.i = i + 1
+            return j
+        }
+        let name = try parseString(&c)
+        guard let j = featureIndex[name] else { throw RequestError("\(label): unknown feature '\(name.prefix(80))'") }
+        return j
+    }
+
     /// A JSON string with every escape decoded; control characters and bad escapes refused.
     private func parseString(_ c: inout Cursor) throws(RequestError) -> String {
         guard c.peek() == UInt8(ascii: "\"") else { throw RequestError("malformed JSON at byte \(c.i): expected a string key") }
@@ -300,5 +334,58 @@ struct RequestParser {
             v = v << 4 | UInt32(d)
         }
         return v
+    }
+}
+
+/// Feature names found by their UTF-8 bytes (FNV-1a, open addressing), so a named row's 115
+/// keys are matched without building or hashing a String each. Immutable after `init`; its
+/// tables live in memory it owns, read through pointers, so a lookup takes no reference counts.
+final class NameTable: @unchecked Sendable {
+    private let bytes: UnsafeMutablePointer<UInt8>     // every name, one after another
+    private let offsets: UnsafeMutablePointer<Int>     // name k is bytes[offsets[k] ..< offsets[k + 1]]
+    private let slots: UnsafeMutablePointer<Int32>     // name index, or -1 for an empty slot
+    private let mask: Int
+
+    init(_ names: [String]) {
+        let all = names.flatMap { Array($0.utf8) }
+        bytes = .allocate(capacity: max(all.count, 1))
+        bytes.initialize(from: all, count: all.count)
+        offsets = .allocate(capacity: names.count + 1)
+        offsets[0] = 0
+        for (k, n) in names.enumerated() { offsets[k + 1] = offsets[k] + n.utf8.count }
+        var size = 16
+        while size < names.count * 2 { size *= 2 }
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: -1, count: size)
+        mask = size - 1
+        for k in names.indices {
+            var s = Int(truncatingIfNeeded: Self.hash(UnsafeBufferPointer(start: bytes + offsets[k], count: offsets[k + 1] - offsets[k]))) & mask
+            while slots[s] >= 0 { s = (s + 1) & mask }
+            slots[s] = Int32(k)
+        }
+    }
+
+    deinit {
+        bytes.deallocate()
+        offsets.deallocate()
+        slots.deallocate()
+    }
+
+    static let seed: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    @inline(__always) static func mix(_ h: UInt64, _ b: UInt8) -> UInt64 { (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+
+    static func hash(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 { key.reduce(seed, mix) }
+
+    /// The index of the name whose bytes are `key` (`hash` = `Self.hash(key)`), or nil.
+    func index(of key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
+        var s = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let k = Int(slots[s])
+            if k < 0 { return nil }
+            let start = offsets[k], n = offsets[k + 1] - start
+            if n == key.count, n == 0 || memcmp(bytes + start, key.baseAddress!, n) == 0 { return k }
+            s = (s + 1) & mask
+        }
     }
 }

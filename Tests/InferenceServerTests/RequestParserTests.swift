@@ -81,6 +81,29 @@ import Testing
         }
     }
 
+    /// Named rows: keys matched on their bytes, escaped keys decoded first, in any order;
+    /// prefixes, empty and unknown names refused, each name at most once, every name required.
+    @Test func namedRows() throws {
+        let p = RequestParser(featureCount: 3, featureIndex: ["ab": 0, "a": 1, "H_L0.1_mean": 2],
+                              featureNames: ["ab", "a", "H_L0.1_mean"], maxBatch: 2)
+        #expect(try parse(Array(#"{"features":{"H_L0.1_mean":3,"a":2,"ab":1}}"#.utf8), with: p).values == [1, 2, 3])
+        #expect(try parse(Array(#"{"features":{"\u0061b":1,"\u0061":2,"H_L0.1\u005fmean":3}}"#.utf8), with: p).values == [1, 2, 3])
+        let batch = try parse(Array(#"{"instances":[{"a":5,"ab":4,"H_L0.1_mean":6},[7,8,9]]}"#.utf8), with: p)
+        #expect(batch.values == [4, 5, 6, 7, 8, 9])
+        for (body, message) in [
+            (#"{"features":{"abc":1,"a":2,"H_L0.1_mean":3}}"#, "unknown feature 'abc'"),
+            (#"{"features":{"":1,"a":2,"H_L0.1_mean":3}}"#, "unknown feature ''"),
+            (#"{"features":{"H_L0.1_mea":1}}"#, "unknown feature 'H_L0.1_mea'"),
+            (#"{"features":{"a\u0062c":1}}"#, "unknown feature 'abc'"),
+            (#"{"features":{"a":1,"ab":2,"a":3}}"#, "feature 'a' appears twice"),
+            (#"{"features":{"a":1,"\u0061":3}}"#, "feature 'a' appears twice"),
+            (#"{"features":{"a":1}}"#, "missing 2 feature(s): ab, H_L0.1_mean"),
+        ] {
+            #expect(throws: RequestError.self, "\(body)") { try parse(Array(body.utf8), with: p) }
+            do { _ = try parse(Array(body.utf8), with: p) } catch { #expect(error.message.contains(message), "\(error.message)") }
+        }
+    }
+
     @Test func refusesWhatJSONDoesNotAllow() {
         for t in ["01", "1.", ".5", "-", "+1", "1e", "1e+", "0x10", "Infinity", "NaN", "-Infinity", "1.5.2", "--1", "1e5.5", "\"1\""] {
             #expect(throws: RequestError.self, "\(t)") { try parse("{\"features\":[\(t),2,3]}") }
