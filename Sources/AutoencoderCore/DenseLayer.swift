@@ -33,15 +33,23 @@ public struct DenseLayer: Sendable, Equatable {
     /// Forward pass of `rows` inputs: out = activation(x · W + b).
     @inline(__always)
     func forward(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
-        bias.withUnsafeBufferPointer { b in
-            for r in 0..<rows { (out + r * outputSize).update(from: b.baseAddress!, count: outputSize) }
-        }
         kernel.withUnsafeBufferPointer { w in
-            if rows == 1 {
-                BLAS.gemvTransposed(rows: inputSize, cols: outputSize, a: w.baseAddress!, x: x, y: out)
-            } else {
-                BLAS.gemm(m: rows, n: outputSize, k: inputSize, a: x, b: w.baseAddress!, beta: 1, c: out)
+            bias.withUnsafeBufferPointer { b in
+                Self.forward(kernel: w.baseAddress!, bias: b.baseAddress!, inputSize: inputSize, outputSize: outputSize,
+                             activation: activation, x, rows: rows, into: out)
             }
+        }
+    }
+
+    /// The layer's math on plain memory, shared by `forward` and `FrozenModel`.
+    @inline(__always)
+    static func forward(kernel w: UnsafePointer<Float>, bias b: UnsafePointer<Float>, inputSize: Int, outputSize: Int,
+                        activation: Activation, _ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { (out + r * outputSize).update(from: b, count: outputSize) }
+        if rows == 1 {
+            BLAS.gemvTransposed(rows: inputSize, cols: outputSize, a: w, x: x, y: out)
+        } else {
+            BLAS.gemm(m: rows, n: outputSize, k: inputSize, a: x, b: w, beta: 1, c: out)
         }
         activation.apply(out, count: rows * outputSize)
     }

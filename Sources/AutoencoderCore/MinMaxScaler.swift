@@ -51,18 +51,23 @@ public struct MinMaxScaler: Sendable, Equatable {
         let n = scale.count
         precondition(values.count == out.count && values.count % n == 0)
         scale.withUnsafeBufferPointer { s in
-            min.withUnsafeBufferPointer { m in
-                var i = 0
-                while i < values.count {
-                    for j in 0..<n {
-                        var x = values[i + j]
-                        x *= s[j]      // sklearn: X *= self.scale_
-                        x += m[j]      //          X += self.min_
-                        out[i + j] = Float(x)
-                    }
-                    i += n
-                }
+            min.withUnsafeBufferPointer { m in Self.transform(values, columns: n, scale: s.baseAddress!, min: m.baseAddress!, into: out.baseAddress!) }
+        }
+    }
+
+    /// `transform` on plain memory (`scale` and `min`: one value per column), shared with `FrozenModel`.
+    @inline(__always)
+    static func transform(_ values: UnsafeBufferPointer<Double>, columns n: Int, scale s: UnsafePointer<Double>,
+                          min m: UnsafePointer<Double>, into out: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i < values.count {
+            for j in 0..<n {
+                var x = values[i + j]
+                x *= s[j]      // sklearn: X *= self.scale_
+                x += m[j]      //          X += self.min_
+                out[i + j] = Float(x)
             }
+            i += n
         }
     }
 
@@ -82,18 +87,23 @@ public struct MinMaxScaler: Sendable, Equatable {
         let n = scale.count
         precondition(scaled.count == out.count && scaled.count % n == 0)
         scale.withUnsafeBufferPointer { s in
-            min.withUnsafeBufferPointer { m in
-                var i = 0
-                while i < scaled.count {
-                    for j in 0..<n {
-                        var x = Double(scaled[i + j])
-                        x -= m[j]      // sklearn: X -= self.min_
-                        x /= s[j]      //          X /= self.scale_
-                        out[i + j] = Float(x)
-                    }
-                    i += n
-                }
+            min.withUnsafeBufferPointer { m in Self.inverse(scaled, columns: n, scale: s.baseAddress!, min: m.baseAddress!, into: out.baseAddress!) }
+        }
+    }
+
+    /// `inverse` on plain memory, shared with `FrozenModel`.
+    @inline(__always)
+    static func inverse(_ scaled: UnsafeBufferPointer<Float>, columns n: Int, scale s: UnsafePointer<Double>,
+                        min m: UnsafePointer<Double>, into out: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i < scaled.count {
+            for j in 0..<n {
+                var x = Double(scaled[i + j])
+                x -= m[j]      // sklearn: X -= self.min_
+                x /= s[j]      //          X /= self.scale_
+                out[i + j] = Float(x)
             }
+            i += n
         }
     }
 }

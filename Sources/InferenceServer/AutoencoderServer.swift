@@ -18,7 +18,10 @@ public final class AutoencoderServer: Sendable {
     private let draining = Atomic<Bool>(false)
     private let shim = Mutex<ShimHandle?>(nil)
     private let boundPort = Atomic<Int>(0)
+    /// Response buffers for `respond` (requests that come in without a worker).
     private let outputs = Mutex<[JSONOutput]>([])
+    /// One per worker thread, indexed by `shim_request.worker`.
+    private let workers: [WorkerCache]
 
     struct ShimHandle: @unchecked Sendable {   // the C server; touched only under `shim`'s lock
         let pointer: OpaquePointer
@@ -32,6 +35,7 @@ public final class AutoencoderServer: Sendable {
         self.logger = logger
         tokens = try configuration.resolvedTokens().map { Array($0.utf8) }
         metrics = ServerMetrics()
+        workers = (0..<configuration.threads).map { _ in WorkerCache() }
         let model = try LoadedModel(path: configuration.modelPath, maxBatch: configuration.maxBatch)
         store = ModelStore(model)
         metrics.modelLoaded(model)
@@ -133,12 +137,14 @@ public final class AutoencoderServer: Sendable {
         let path = String(cString: req.url)
         let method = String(cString: req.method)
         let body = UnsafeBufferPointer(start: req.body, count: req.body != nil ? req.body_length : 0)
-        let out = takeOutput()
-        let response = route(method: method, path: path, contentType: req.content_type, authorization: req.authorization, body: body, into: out)
+        let worker = workers[Int(req.worker)]
+        let out = worker.output
+        let response = route(method: method, path: path, contentType: req.content_type, authorization: req.authorization,
+                             body: body, into: out, worker: worker)
         let extra = response.extraHeader
         _ = shim_respond(r, UInt32(response.status), Self.cString(response.contentType), out.base, out.count,
                          extra.map { Self.cString($0.name) }, extra.map { Self.cString($0.value) })
-        giveBack(out)
+        out.shrink(above: 1 << 16)   // a big batch's answer is not kept
         let elapsed = DispatchTime.now().uptimeNanoseconds - start
         metrics.request(route: ServerMetrics.routeIndex(path), status: response.status, nanoseconds: elapsed)
         if logger.logLevel <= .debug {
@@ -161,8 +167,10 @@ public final class AutoencoderServer: Sendable {
     }
 
     /// Routes one request and writes its body into `out`.
+    /// Routes one request and writes its body into `out`. `worker`: the thread's own buffers
+    /// and model (nil for `respond`, which takes them from the pools).
     func route(method: String, path: String, contentType: UnsafePointer<CChar>?, authorization: UnsafePointer<CChar>?,
-               body: UnsafeBufferPointer<UInt8>, into out: JSONOutput) -> HTTPResponse {
+               body: UnsafeBufferPointer<UInt8>, into out: JSONOutput, worker: WorkerCache? = nil) -> HTTPResponse {
         out.reset()
         let isGet = method == "GET" || method == "HEAD"
         switch path {
@@ -174,7 +182,7 @@ public final class AutoencoderServer: Sendable {
             guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
             if draining.load(ordering: .acquiring) { return .error(503, "not ready: draining", into: out) }
             guard let m = store.model else { return .error(503, "not ready: no model loaded", into: out) }
-            out.raw(#"{"status":"ready","model":"#); out.raw(m.nameJSON); out.raw("}")
+            out.raw(#"{"status":"ready","model":"#); m.nameJSON.write(0, to: out); out.raw("}")
             return .ok
         case "/metrics":
             guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
@@ -193,18 +201,30 @@ public final class AutoencoderServer: Sendable {
             if let contentType, !Self.isJSON(contentType) {
                 return .error(415, "Content-Type must be application/json, got '\(String(cString: contentType).prefix(80))'", into: out)
             }
-            guard let m = store.model else { return .error(503, "not ready: no model loaded", into: out) }
-            do {
-                try m.withScratch { (s) throws(RequestError) in
-                    let rows = try m.parser.parse(body, into: &s.values)
-                    if path == "/encode" { try encode(rows, m, &s, into: out) } else { try reconstruct(rows, m, &s, into: out) }
+            if let worker {
+                return worker.withModel(from: store) { m, scratch in
+                    guard let m, scratch != nil else { return .error(503, "not ready: no model loaded", into: out) }
+                    let response = infer(path, body, m, &scratch!, into: out)
+                    if !scratch!.isSmall { scratch = RequestScratch(m.frozen) }   // a big batch's buffers are not kept
+                    return response
                 }
-                return .ok
-            } catch {
-                return .error(400, error.message, into: out)
             }
+            guard let m = store.model else { return .error(503, "not ready: no model loaded", into: out) }
+            return m.withScratch { infer(path, body, m, &$0, into: out) }
         default:
             return .error(404, "no such endpoint: \(path.prefix(100)); see /model, /encode, /reconstruct, /livez, /readyz, /metrics", into: out)
+        }
+    }
+
+    /// Parses, runs the model and writes the answer (or a 400).
+    private func infer(_ path: String, _ body: UnsafeBufferPointer<UInt8>, _ m: LoadedModel, _ s: inout RequestScratch,
+                       into out: JSONOutput) -> HTTPResponse {
+        do {
+            let rows = try m.parser.parse(body, into: &s.values)
+            if path == "/encode" { try encode(rows, m, &s, into: out) } else { try reconstruct(rows, m, &s, into: out) }
+            return .ok
+        } catch {
+            return .error(400, error.message, into: out)
         }
     }
 
@@ -253,9 +273,9 @@ public final class AutoencoderServer: Sendable {
     // MARK: Inference
 
     /// Scales the parsed rows into `s.scaled` with the model's scaler (float64, then float32).
-    private static func scale(_ count: Int, _ m: LoadedModel, _ s: inout RequestScratch) {
+    private static func scale(_ count: Int, _ f: FrozenModel, _ s: inout RequestScratch) {
         RequestScratch.resize(&s.scaled, count)
-        s.values.withUnsafeBufferPointer { v in s.scaled.withUnsafeMutableBufferPointer { m.model.scaler.transform(v, into: $0) } }
+        s.values.withUnsafeBufferPointer { v in s.scaled.withUnsafeMutableBufferPointer { f.scale(v, into: $0.baseAddress!) } }
     }
 
     /// Values that are valid Floats can still overflow once scaled, or through the network's
@@ -267,11 +287,17 @@ public final class AutoencoderServer: Sendable {
     }
 
     private func encode(_ rows: ParsedRows, _ m: LoadedModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
-        let net = m.model.network
-        let n = net.inputSize, k = net.latentSize
-        Self.scale(rows.rows * n, m, &s)
+        let f = m.frozen
+        let n = f.inputSize, k = f.latentSize
+        Self.scale(rows.rows * n, f, &s)
         RequestScratch.resize(&s.output, rows.rows * k)
-        s.scaled.withUnsafeBufferPointer { x in s.output.withUnsafeMutableBufferPointer { net.encode(x, into: $0, workspace: &s.workspace) } }
+        s.scaled.withUnsafeBufferPointer { x in
+            s.output.withUnsafeMutableBufferPointer { z in
+                s.activations.withUnsafeMutableBufferPointer {
+                    f.encode(x.baseAddress!, rows: rows.rows, into: z.baseAddress!, activations: $0.baseAddress!, capacity: RequestScratch.pooledRows)
+                }
+            }
+        }
         try Self.requireFinite(s.scaled, rowLength: n, what: "scaled input")
         try Self.requireFinite(s.output, rowLength: k, what: "latent vector")
         s.output.withUnsafeBufferPointer { l in
@@ -287,19 +313,24 @@ public final class AutoencoderServer: Sendable {
                 o.floats(l)
             }
         }
-        o.raw(#","model":"#); o.raw(m.nameJSON); o.raw("}")
+        o.raw(#","model":"#); m.nameJSON.write(0, to: o); o.raw("}")
     }
 
     private func reconstruct(_ rows: ParsedRows, _ m: LoadedModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
-        let model = m.model
-        let net = model.network
-        let n = net.inputSize
-        Self.scale(rows.rows * n, m, &s)
+        let f = m.frozen
+        let n = f.inputSize
+        let threshold = m.model.threshold
+        Self.scale(rows.rows * n, f, &s)
         RequestScratch.resize(&s.output, rows.rows * n)
         RequestScratch.resize(&s.errors, rows.rows)
         s.scaled.withUnsafeBufferPointer { x in
             s.output.withUnsafeMutableBufferPointer { y in
-                s.errors.withUnsafeMutableBufferPointer { net.reconstruct(x, reconstruction: y, errors: $0, workspace: &s.workspace) }
+                s.errors.withUnsafeMutableBufferPointer { e in
+                    s.activations.withUnsafeMutableBufferPointer {
+                        f.reconstruct(x.baseAddress!, rows: rows.rows, into: y.baseAddress!, errors: e.baseAddress!,
+                                      activations: $0.baseAddress!, capacity: RequestScratch.pooledRows)
+                    }
+                }
             }
         }
         try Self.requireFinite(s.scaled, rowLength: n, what: "scaled input")
@@ -308,35 +339,36 @@ public final class AutoencoderServer: Sendable {
         o.raw(rows.batched ? #"{"results":["# : "{")
         s.scaled.withUnsafeBufferPointer { xs in
             s.output.withUnsafeBufferPointer { ys in
-                s.unscaled.withUnsafeMutableBufferPointer { unscaled in
-                    for r in 0..<rows.rows {
-                        if rows.batched { if r > 0 { o.byte(UInt8(ascii: ",")) }; o.byte(UInt8(ascii: "{")) }
-                        let x = UnsafeBufferPointer(rebasing: xs[(r * n)..<((r + 1) * n)])
-                        let y = UnsafeBufferPointer(rebasing: ys[(r * n)..<((r + 1) * n)])
-                        // The reconstruction in the client's units: the scaler's inverse.
-                        model.scaler.inverse(y, into: unscaled)
-                        o.raw(#""reconstruction":"#)
-                        o.floats(UnsafeBufferPointer(unscaled))
-                        let error = s.errors[r]
-                        let anomaly = error > model.threshold
-                        if anomaly { flagged += 1 }
-                        o.raw(#","mse":"#); o.number(error)
-                        o.raw(#","threshold":"#); o.number(model.threshold)
-                        o.raw(#","anomaly":"#); o.bool(anomaly)
-                        o.raw(#","top_features":["#)
-                        let top = TopErrors(x, y)
-                        for i in 0..<top.count {
-                            if i > 0 { o.byte(UInt8(ascii: ",")) }
-                            o.raw(#"{"name":"#); o.raw(m.featureNamesJSON[top.index[i]]); o.raw(#","error":"#); o.number(top.error[i]); o.raw("}")
+                s.errors.withUnsafeBufferPointer { errors in
+                    s.unscaled.withUnsafeMutableBufferPointer { unscaled in
+                        for r in 0..<rows.rows {
+                            if rows.batched { if r > 0 { o.byte(UInt8(ascii: ",")) }; o.byte(UInt8(ascii: "{")) }
+                            let x = UnsafeBufferPointer(rebasing: xs[(r * n)..<((r + 1) * n)])
+                            let y = UnsafeBufferPointer(rebasing: ys[(r * n)..<((r + 1) * n)])
+                            // The reconstruction in the client's units: the scaler's inverse.
+                            f.unscale(y, into: unscaled.baseAddress!)
+                            o.raw(#""reconstruction":"#)
+                            o.floats(UnsafeBufferPointer(unscaled))
+                            let anomaly = errors[r] > threshold
+                            if anomaly { flagged += 1 }
+                            o.raw(#","mse":"#); o.number(errors[r])
+                            o.raw(#","threshold":"#); o.number(threshold)
+                            o.raw(#","anomaly":"#); o.bool(anomaly)
+                            o.raw(#","top_features":["#)
+                            let top = TopErrors(x, y)
+                            for i in 0..<top.count {
+                                if i > 0 { o.byte(UInt8(ascii: ",")) }
+                                o.raw(#"{"name":"#); m.featureNamesJSON.write(top.index[i], to: o); o.raw(#","error":"#); o.number(top.error[i]); o.raw("}")
+                            }
+                            o.raw("]")
+                            if rows.batched { o.byte(UInt8(ascii: "}")) }
                         }
-                        o.raw("]")
-                        if rows.batched { o.byte(UInt8(ascii: "}")) }
                     }
                 }
             }
         }
         if rows.batched { o.raw("],") } else { o.raw(",") }
-        o.raw(#""model":"#); o.raw(m.nameJSON); o.raw("}")
+        o.raw(#""model":"#); m.nameJSON.write(0, to: o); o.raw("}")
         if flagged > 0 { metrics.anomalies.increment(by: flagged) }
     }
 }

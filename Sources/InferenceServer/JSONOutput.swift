@@ -28,6 +28,15 @@ final class JSONOutput: @unchecked Sendable {
 
     func reset() { count = 0 }
 
+    /// Empties the buffer and gives back memory past `limit` bytes (after a big batch's answer).
+    func shrink(above limit: Int) {
+        count = 0
+        guard capacity > limit else { return }
+        base.deallocate()
+        capacity = 4096
+        base = .allocate(capacity: capacity)
+    }
+
     /// Room for `extra` more bytes.
     @inline(__always) func reserve(_ extra: Int) {
         if count + extra > capacity { grow(to: count + extra) }
@@ -136,5 +145,35 @@ struct NumberText: TextOutputStream {
         let i = count
         withUnsafeMutableBytes(of: &storage) { $0[i] = b }
         count += 1
+    }
+}
+
+/// JSON string literals built once (a model's name, its feature names) in memory this object
+/// owns: writing one into an answer reads plain bytes and takes no reference count on a shared
+/// array.
+final class QuotedStrings: @unchecked Sendable {   // immutable after init
+    private let bytes: UnsafeMutablePointer<UInt8>
+    private let offsets: UnsafeMutablePointer<Int>
+    let count: Int
+
+    init(_ strings: [String]) {
+        let quoted = strings.map(JSONOutput.quoted)
+        let all = quoted.flatMap { $0 }
+        bytes = .allocate(capacity: max(all.count, 1))
+        bytes.initialize(from: all, count: all.count)
+        offsets = .allocate(capacity: quoted.count + 1)
+        offsets[0] = 0
+        for (k, q) in quoted.enumerated() { offsets[k + 1] = offsets[k] + q.count }
+        count = strings.count
+    }
+
+    deinit {
+        bytes.deallocate()
+        offsets.deallocate()
+    }
+
+    /// Appends string `k`, quoted and escaped, to `out`.
+    @inline(__always) func write(_ k: Int, to out: JSONOutput) {
+        out.append(bytes + offsets[k], offsets[k + 1] - offsets[k])
     }
 }

@@ -17,8 +17,10 @@ final class LoadedModel: Sendable {
     /// `GET /model`'s answer.
     let metadataJSON: [UInt8]
     /// The name and each feature name as JSON string literals, for the answers.
-    let nameJSON: [UInt8]
-    let featureNamesJSON: [[UInt8]]
+    let nameJSON: QuotedStrings
+    let featureNamesJSON: QuotedStrings
+    /// The scaler and network in memory of their own, for serving (see `FrozenModel`).
+    let frozen: FrozenModel
     /// Buffers for requests of up to `RequestScratch.pooledRows` rows, reused across requests.
     /// (Optionals, so a scratch is swapped in and out of the pool, never copied.)
     private let scratches: Mutex<[RequestScratch?]>
@@ -40,8 +42,9 @@ final class LoadedModel: Sendable {
         parser = RequestParser(featureCount: model.network.inputSize,
                                featureIndex: Dictionary(uniqueKeysWithValues: model.featureNames.enumerated().map { ($1, $0) }),
                                featureNames: model.featureNames, maxBatch: maxBatch)
-        nameJSON = JSONOutput.quoted(name)
-        featureNamesJSON = model.featureNames.map(JSONOutput.quoted)
+        nameJSON = QuotedStrings([name])
+        featureNamesJSON = QuotedStrings(model.featureNames)
+        frozen = FrozenModel(model)
         scratches = Mutex([])
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         metadataJSON = Self.describe(model, name: name, sha256: sha256, path: path, loadedAt: loadedAt, loadSeconds: loadSeconds)
@@ -50,7 +53,7 @@ final class LoadedModel: Sendable {
     /// Runs `body` with request buffers from the pool (or new ones). Buffers that grew past a
     /// small batch are dropped afterwards, so the pool's memory stays bounded.
     func withScratch<R, E: Error>(_ body: (inout RequestScratch) throws(E) -> R) throws(E) -> R {
-        var scratch: RequestScratch? = scratches.withLock { $0.popLast() ?? nil } ?? RequestScratch(network: model.network)
+        var scratch: RequestScratch? = scratches.withLock { $0.popLast() ?? nil } ?? RequestScratch(frozen)
         defer {
             if scratch!.isSmall {
                 scratches.withLock { pool in
@@ -87,12 +90,48 @@ final class LoadedModel: Sendable {
     }
 }
 
-/// Holds the model being served; a swap is atomic (one lock-protected reference).
+/// Holds the model being served; a swap is atomic (one lock-protected reference). Its
+/// generation counts swaps, so a worker can tell with one atomic read that its copy is current.
 final class ModelStore: Sendable {
     private let current: Mutex<LoadedModel?>
+    let generation = Atomic<Int>(0)
     init(_ model: LoadedModel?) { current = Mutex(model) }
     var model: LoadedModel? { current.withLock { $0 } }
-    func replace(with m: LoadedModel) { current.withLock { $0 = m } }
+    func replace(with m: LoadedModel) {
+        current.withLock { $0 = m }
+        generation.add(1, ordering: .releasing)
+    }
+}
+
+/// What one worker thread keeps between the requests it answers: the model it served last,
+/// that model's request buffers, and a response buffer. Only its own thread touches it (the
+/// shim tells each request which worker runs it), so a request takes no lock for its buffers
+/// and no shared reference count for its model: the model is retained once per worker and
+/// swap, not once per request.
+final class WorkerCache: @unchecked Sendable {
+    let output = JSONOutput()
+    private var model: Unmanaged<LoadedModel>?
+    private var generation = -1
+    private var scratch: RequestScratch?
+
+    deinit { model?.release() }
+
+    /// Runs `body` with the store's current model (nil: none loaded) and this worker's buffers
+    /// for it, refreshing them after a swap.
+    func withModel<R>(from store: ModelStore, _ body: (LoadedModel?, inout RequestScratch?) -> R) -> R {
+        let g = store.generation.load(ordering: .acquiring)
+        if g != generation || model == nil {
+            let current = store.model
+            if current !== model?.takeUnretainedValue() {
+                model?.release()
+                model = current.map { Unmanaged.passRetained($0) }
+                scratch = current.map { RequestScratch($0.frozen) }
+            }
+            generation = g
+        }
+        guard let model else { return body(nil, &scratch) }
+        return model._withUnsafeGuaranteedRef { body($0, &scratch) }
+    }
 }
 
 /// The buffers one `/encode` or `/reconstruct` request works in. Pooled per model, so a request
@@ -100,7 +139,8 @@ final class ModelStore: Sendable {
 struct RequestScratch: Sendable {
     /// Rows the forward pass runs at once; bigger batches go through it in chunks.
     static let pooledRows = 64
-    var workspace: Workspace
+    /// Every layer's outputs for `pooledRows` rows.
+    var activations: [Float]
     /// Raw features as parsed, `rows × n`.
     var values: [Double] = []
     /// Scaled features, `rows × n`.
@@ -112,9 +152,9 @@ struct RequestScratch: Sendable {
     /// One row back in the client's units.
     var unscaled: [Float]
 
-    init(network: Autoencoder) {
-        workspace = Workspace(for: network, capacity: Self.pooledRows)
-        unscaled = [Float](repeating: 0, count: network.inputSize)
+    init(_ model: FrozenModel) {
+        activations = [Float](repeating: 0, count: Self.pooledRows * model.activationsPerRow)
+        unscaled = [Float](repeating: 0, count: model.inputSize)
     }
 
     var isSmall: Bool { values.capacity <= Self.pooledRows * unscaled.count }

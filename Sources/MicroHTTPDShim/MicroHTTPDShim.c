@@ -20,8 +20,17 @@
  * connections out in turn. (MHD's own thread pool lets its threads race for each accept, and
  * a burst of connections can all land on one thread, leaving the others idle for the life of
  * those keep-alive connections.) */
+struct shim_server;
+
+/* One per daemon: what its callbacks get as their closure. */
+struct worker {
+    struct shim_server *server;
+    unsigned index;
+};
+
 struct shim_server {
     struct MHD_Daemon **daemons;
+    struct worker *workers;
     unsigned count;
     int listen_fd;
     pthread_t acceptor;
@@ -107,7 +116,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
     (void)version;
-    struct shim_server *server = (struct shim_server *)cls;
+    const struct worker *worker = (const struct worker *)cls;
+    struct shim_server *server = worker->server;
     struct connection_state *state = (struct connection_state *)*con_cls;
     if (state == NULL) {
         /* First call: headers only. Refuse an announced oversized body before reading it. */
@@ -165,6 +175,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         .authorization = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
         .body = state->body != NULL ? state->body : (const uint8_t *)"",
         .body_length = state->length,
+        .worker = worker->index,
         .opaque = connection,
     };
     server->handler(server->context, &request);
@@ -175,7 +186,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
                          enum MHD_RequestTerminationCode toe) {
     (void)connection;
     (void)toe;
-    struct shim_server *server = (struct shim_server *)cls;
+    struct shim_server *server = ((const struct worker *)cls)->server;
     struct connection_state *state = (struct connection_state *)*con_cls;
     if (state == NULL) return;
     if (state->capacity > KEEP_BYTES) {
@@ -237,7 +248,9 @@ shim_server *shim_start(const shim_config *config, shim_handler handler, void *c
     }
     struct shim_server *server = calloc(1, sizeof *server);
     unsigned count = config->threads ? config->threads : 1;
-    if (server == NULL || (server->daemons = calloc(count, sizeof *server->daemons)) == NULL) {
+    if (server == NULL || (server->daemons = calloc(count, sizeof *server->daemons)) == NULL
+        || (server->workers = calloc(count, sizeof *server->workers)) == NULL) {
+        if (server != NULL) free(server->daemons);
         free(server);
         snprintf(error, error_size, "out of memory");
         return NULL;
@@ -250,12 +263,12 @@ shim_server *shim_start(const shim_config *config, shim_handler handler, void *c
 
     int one = 1;
     server->listen_fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (server->listen_fd < 0) { fail(error, error_size, "socket", config); free(server->daemons); free(server); return NULL; }
+    if (server->listen_fd < 0) { fail(error, error_size, "socket", config); free(server->workers); free(server->daemons); free(server); return NULL; }
     setsockopt(server->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (storage.ss_family == AF_INET6) setsockopt(server->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (bind(server->listen_fd, (struct sockaddr *)&storage, length) != 0 || listen(server->listen_fd, SOMAXCONN) != 0) {
         fail(error, error_size, errno == EADDRINUSE ? "address in use" : "bind/listen", config);
-        close(server->listen_fd); free(server->daemons); free(server);
+        close(server->listen_fd); free(server->workers); free(server->daemons); free(server);
         return NULL;
     }
     length = sizeof storage;
@@ -265,11 +278,13 @@ shim_server *shim_start(const shim_config *config, shim_handler handler, void *c
     /* The connection limit is the server's; each daemon takes its share. */
     unsigned share = config->connection_limit ? (config->connection_limit + count - 1) / count : 0;
     for (unsigned i = 0; i < count; i++) {
+        server->workers[i].server = server;
+        server->workers[i].index = i;
         server->daemons[i] = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET,
-            0, NULL, NULL, &on_request, server,
+            0, NULL, NULL, &on_request, &server->workers[i],
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->connection_timeout,
-            MHD_OPTION_NOTIFY_COMPLETED, &on_completed, server,
+            MHD_OPTION_NOTIFY_COMPLETED, &on_completed, &server->workers[i],
             MHD_OPTION_NOTIFY_CONNECTION, &on_connection, NULL,
             share ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_END, share,
             MHD_OPTION_END);
@@ -310,6 +325,7 @@ void shim_stop(shim_server *server) {
     if (server == NULL) return;
     shim_quiesce(server);
     for (unsigned i = 0; i < server->count; i++) MHD_stop_daemon(server->daemons[i]);
+    free(server->workers);
     free(server->daemons);
     free(server);
 }

@@ -17,6 +17,7 @@ typedef struct shim_request {
     const char *authorization;  /* NULL when absent */
     const uint8_t *body;        /* never NULL; body[body_length] is a NUL */
     size_t body_length;
+    unsigned worker;            /* 0 ..< threads: the thread answering; one request at a time each */
     void *opaque;               /* for shim_respond */
 } shim_request;
 
