@@ -35,7 +35,8 @@ public final class AutoencoderServer: Sendable {
         self.logger = logger
         tokens = try configuration.resolvedTokens().map { Array($0.utf8) }
         metrics = ServerMetrics()
-        workers = (0..<configuration.threads).map { _ in WorkerCache() }
+        let metrics = self.metrics
+        workers = (0..<configuration.threads).map { _ in WorkerCache(metrics: metrics.recorder()) }
         let model = try LoadedModel(path: configuration.modelPath, maxBatch: configuration.maxBatch)
         store = ModelStore(model)
         metrics.modelLoaded(model)
@@ -146,7 +147,7 @@ public final class AutoencoderServer: Sendable {
                          extra.map { Self.cString($0.name) }, extra.map { Self.cString($0.value) })
         out.shrink(above: 1 << 16)   // a big batch's answer is not kept
         let elapsed = DispatchTime.now().uptimeNanoseconds - start
-        metrics.request(route: ServerMetrics.routeIndex(path), status: response.status, nanoseconds: elapsed)
+        worker.metrics.request(route: ServerMetrics.routeIndex(path), status: response.status, nanoseconds: elapsed)
         if logger.logLevel <= .debug {
             logger.debug("request", metadata: ["method": "\(method)", "path": "\(path)", "status": "\(response.status)", "micros": "\(elapsed / 1000)"])
         }

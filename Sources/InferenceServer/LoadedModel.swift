@@ -110,9 +110,12 @@ final class ModelStore: Sendable {
 /// swap, not once per request.
 final class WorkerCache: @unchecked Sendable {
     let output = JSONOutput()
+    let metrics: RequestRecorder
     private var model: Unmanaged<LoadedModel>?
     private var generation = -1
     private var scratch: RequestScratch?
+
+    init(metrics: RequestRecorder) { self.metrics = metrics }
 
     deinit { model?.release() }
 

@@ -9,10 +9,6 @@ import Synchronization
 final class ServerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
-    /// Keyed by route index × 1000 + status: no string is built per request.
-    private let requestCounters: Mutex<[Int: CoreMetrics.Counter]> = Mutex([:])
-    /// One per route index (`routeIndex`).
-    private let timers: [CoreMetrics.Timer]
     let anomalies: CoreMetrics.Counter
     let reloadFailures: CoreMetrics.Counter
     let reloads: CoreMetrics.Counter
@@ -31,9 +27,6 @@ final class ServerMetrics: Sendable {
             .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100), .seconds(1),
         ]
         factory = f
-        timers = (Self.routes + ["other"]).map {
-            CoreMetrics.Timer(label: "ae_http_request_duration_seconds", dimensions: [("route", $0)], factory: f)
-        }
         anomalies = CoreMetrics.Counter(label: "ae_anomalies_flagged_total", factory: f)
         reloadFailures = CoreMetrics.Counter(label: "ae_model_reload_failures_total", factory: f)
         reloads = CoreMetrics.Counter(label: "ae_model_reloads_total", factory: f)
@@ -44,17 +37,19 @@ final class ServerMetrics: Sendable {
     /// The path's index in `routes`, or `routes.count` for `other`.
     static func routeIndex(_ path: String) -> Int { routes.firstIndex(of: path) ?? routes.count }
 
-    func request(route: Int, status: Int, nanoseconds: UInt64) {
-        let key = route * 1000 + status
-        let counter = requestCounters.withLock { cache in
-            if let c = cache[key] { return c }
-            let label = route < Self.routes.count ? Self.routes[route] : "other"
-            let c = CoreMetrics.Counter(label: "ae_http_requests_total", dimensions: [("route", label), ("status", String(status))], factory: factory)
-            cache[key] = c
-            return c
-        }
-        counter.increment()
-        timers[route].recordNanoseconds(Int64(nanoseconds))
+    /// A request recorder for one worker thread: its own counter and timer objects (over this
+    /// registry's series, which the threads share), so finding them takes no lock of ours and
+    /// no shared reference count.
+    func recorder() -> RequestRecorder { RequestRecorder(self) }
+
+    func counter(route: Int, status: Int) -> CoreMetrics.Counter {
+        let label = route < Self.routes.count ? Self.routes[route] : "other"
+        return CoreMetrics.Counter(label: "ae_http_requests_total", dimensions: [("route", label), ("status", String(status))], factory: factory)
+    }
+
+    func timer(route: Int) -> CoreMetrics.Timer {
+        let label = route < Self.routes.count ? Self.routes[route] : "other"
+        return CoreMetrics.Timer(label: "ae_http_request_duration_seconds", dimensions: [("route", label)], factory: factory)
     }
 
     func modelLoaded(_ m: LoadedModel) {
@@ -69,4 +64,25 @@ final class ServerMetrics: Sendable {
     }
 
     func exposition() -> [UInt8] { registry.emitToBuffer() }
+}
+
+/// Records one worker thread's requests (see `ServerMetrics.recorder`). Used by that thread only.
+final class RequestRecorder: @unchecked Sendable {
+    private let metrics: ServerMetrics
+    /// Keyed by route index × 1000 + status: no string is built per request.
+    private var counters: [Int: CoreMetrics.Counter] = [:]
+    private let timers: [CoreMetrics.Timer]
+
+    init(_ metrics: ServerMetrics) {
+        self.metrics = metrics
+        timers = (0...ServerMetrics.routes.count).map { metrics.timer(route: $0) }
+    }
+
+    func request(route: Int, status: Int, nanoseconds: UInt64) {
+        let key = route * 1000 + status
+        let counter: CoreMetrics.Counter
+        if let c = counters[key] { counter = c } else { counter = metrics.counter(route: route, status: status); counters[key] = counter }
+        counter.increment()
+        timers[route].recordNanoseconds(Int64(nanoseconds))
+    }
 }
