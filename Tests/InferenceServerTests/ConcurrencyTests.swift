@@ -59,4 +59,29 @@ import Testing
         // … which the connection timeout then closes.
         #expect(stalled.isClosedByServer())
     }
+
+    /// Connections past `connection_limit` are closed at once; the ones inside it keep working,
+    /// and a freed place is taken by the next connection.
+    @Test func connectionsPastTheLimitAreClosed() throws {
+        let dir = ServerHarness.temporaryDirectory()
+        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)) {
+            $0.connectionLimit = 2
+            $0.threads = 1
+        })
+        defer { server.shutdown() }
+        var a: TestHTTPClient? = try TestHTTPClient(port: server.port)
+        let b = try TestHTTPClient(port: server.port)
+        #expect(try a!.request("GET", "/livez").status == 200)
+        #expect(try b.request("GET", "/livez").status == 200)
+        let c = try TestHTTPClient(port: server.port, timeoutSeconds: 5)
+        #expect(c.isClosedByServer())
+        #expect(try a!.request("GET", "/livez").status == 200 && b.request("GET", "/livez").status == 200)
+        a = nil   // closes it
+        var served = false
+        for _ in 0..<50 where !served {   // the server notices the close within a moment
+            Thread.sleep(forTimeInterval: 0.02)
+            served = (try? TestHTTPClient(port: server.port, timeoutSeconds: 2).request("GET", "/livez").status) == 200
+        }
+        #expect(served)
+    }
 }
