@@ -16,10 +16,6 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
-/* One libmicrohttpd daemon per worker thread, fed by one acceptor thread that hands new
- * connections out in turn. (MHD's own thread pool lets its threads race for each accept, and
- * a burst of connections can all land on one thread, leaving the others idle for the life of
- * those keep-alive connections.) */
 struct shim_server;
 
 /* One per daemon: what its callbacks get as their closure. */
@@ -28,6 +24,10 @@ struct worker {
     unsigned index;
 };
 
+/* One libmicrohttpd daemon per worker thread, fed by one acceptor thread that hands new
+ * connections out in turn. (MHD's own thread pool lets its threads race for each accept, and
+ * a burst of connections can all land on one thread, leaving the others idle for the life of
+ * those keep-alive connections.) */
 struct shim_server {
     struct MHD_Daemon **daemons;
     struct worker *workers;

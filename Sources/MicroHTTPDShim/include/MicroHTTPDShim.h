@@ -1,6 +1,7 @@
 #ifndef MICROHTTPD_SHIM_H
 #define MICROHTTPD_SHIM_H
-/* The only code that touches libmicrohttpd: its variadic start call, its callbacks and its
+/* The only code that touches libmicrohttpd: the listening socket and the thread that accepts
+ * on it, one daemon per worker thread (its variadic start call, its callbacks), the
  * body-accumulation protocol, behind plain C functions. It knows nothing of models or JSON. */
 #include <stddef.h>
 #include <stdint.h>
