@@ -18,10 +18,12 @@
 
 struct shim_server;
 
-/* One per daemon: what its callbacks get as their closure. */
+/* One per daemon: what its callbacks get as their closure. Its own cache line, so the
+ * workers' in-flight counts are not written to one shared line on every request. */
 struct worker {
-    struct shim_server *server;
+    _Alignas(64) struct shim_server *server;
     unsigned index;
+    atomic_long in_flight;
 };
 
 /* One libmicrohttpd daemon per worker thread, fed by one acceptor thread that hands new
@@ -40,7 +42,6 @@ struct shim_server {
     void *context;
     size_t max_body;
     uint16_t port;
-    atomic_long in_flight;
 };
 
 /* Per-connection state. A connection serves one request at a time, so the body buffer and the
@@ -128,7 +129,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         state->responded = 0;
         if (state->body != NULL) state->body[0] = 0;
         *con_cls = state;
-        atomic_fetch_add(&server->in_flight, 1);
+        atomic_fetch_add_explicit(&((struct worker *)worker)->in_flight, 1, memory_order_relaxed);
         const char *cl = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl != NULL) {
             char *end = NULL;
@@ -186,7 +187,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
                          enum MHD_RequestTerminationCode toe) {
     (void)connection;
     (void)toe;
-    struct shim_server *server = ((const struct worker *)cls)->server;
+    struct worker *worker = (struct worker *)cls;
     struct connection_state *state = (struct connection_state *)*con_cls;
     if (state == NULL) return;
     if (state->capacity > KEEP_BYTES) {
@@ -200,7 +201,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
         state->answer_capacity = 0;
     }
     *con_cls = NULL;
-    atomic_fetch_sub(&server->in_flight, 1);
+    atomic_fetch_sub_explicit(&worker->in_flight, 1, memory_order_relaxed);
 }
 
 /* Accepts connections until the listening socket is shut down, handing them to the daemons
@@ -249,7 +250,7 @@ shim_server *shim_start(const shim_config *config, shim_handler handler, void *c
     struct shim_server *server = calloc(1, sizeof *server);
     unsigned count = config->threads ? config->threads : 1;
     if (server == NULL || (server->daemons = calloc(count, sizeof *server->daemons)) == NULL
-        || (server->workers = calloc(count, sizeof *server->workers)) == NULL) {
+        || (server->workers = aligned_alloc(_Alignof(struct worker), count * sizeof *server->workers)) == NULL) {
         if (server != NULL) free(server->daemons);
         free(server);
         snprintf(error, error_size, "out of memory");
@@ -258,7 +259,6 @@ shim_server *shim_start(const shim_config *config, shim_handler handler, void *c
     server->handler = handler;
     server->context = context;
     server->max_body = config->max_body_bytes;
-    atomic_init(&server->in_flight, 0);
     atomic_init(&server->closing, 0);
 
     int one = 1;
@@ -280,6 +280,7 @@ shim_server *shim_start(const shim_config *config, shim_handler handler, void *c
     for (unsigned i = 0; i < count; i++) {
         server->workers[i].server = server;
         server->workers[i].index = i;
+        atomic_init(&server->workers[i].in_flight, 0);
         server->daemons[i] = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET,
             0, NULL, NULL, &on_request, &server->workers[i],
@@ -318,7 +319,9 @@ void shim_quiesce(shim_server *server) {
 }
 
 long shim_in_flight(const shim_server *server) {
-    return atomic_load(&((struct shim_server *)server)->in_flight);
+    long total = 0;
+    for (unsigned i = 0; i < server->count; i++) total += atomic_load(&server->workers[i].in_flight);
+    return total;
 }
 
 void shim_stop(shim_server *server) {
