@@ -167,7 +167,6 @@ public final class AutoencoderServer: Sendable {
         outputs.withLock { if $0.count < 64 { $0.append(out) } }
     }
 
-    /// Routes one request and writes its body into `out`.
     /// Routes one request and writes its body into `out`. `worker`: the thread's own buffers
     /// and model (nil for `respond`, which takes them from the pools).
     func route(method: String, path: String, contentType: UnsafePointer<CChar>?, authorization: UnsafePointer<CChar>?,
