@@ -6,11 +6,11 @@ import Darwin
 #endif
 
 /// A response body under construction: JSON appended straight into one growable byte buffer,
-/// with no encoder and no intermediate strings. Buffers are pooled by the server and reused
-/// across requests, so answering allocates nothing once the pool is warm.
+/// with no encoder and no intermediate strings. Each worker thread reuses its own across
+/// requests, so answering allocates nothing.
 ///
-/// Numbers come from the standard library's shortest-round-trip formatter (`Float.write(to:)`)
-/// through a small stack buffer, `NumberText`. One request owns a buffer at a time.
+/// Numbers are written by `FloatText`, straight into the buffer. One request owns a buffer at a
+/// time.
 final class JSONOutput: @unchecked Sendable {
     private(set) var base: UnsafeMutablePointer<UInt8>
     private(set) var capacity: Int
@@ -24,7 +24,6 @@ final class JSONOutput: @unchecked Sendable {
     deinit { base.deallocate() }
 
     var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
-    var buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
 
     func reset() { count = 0 }
 
@@ -75,19 +74,6 @@ final class JSONOutput: @unchecked Sendable {
         count &+= FloatText.write(x, to: base + count)
     }
 
-    @inline(__always) func number(_ x: Double) {
-        guard x.isFinite else { return raw("null") }
-        var text = NumberText()
-        x.write(to: &text)
-        append(text)
-    }
-
-    @inline(__always) private func append(_ text: NumberText) {
-        reserve(NumberText.capacity)
-        withUnsafeBytes(of: text.storage) { (base + count).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: text.count) }
-        count += text.count
-    }
-
     func bool(_ b: Bool) { if b { raw("true") } else { raw("false") } }
 
     /// A JSON string literal, quoted and escaped.
@@ -126,25 +112,6 @@ final class JSONOutput: @unchecked Sendable {
         raw("{\"error\":")
         string(message)
         raw("}")
-    }
-}
-
-/// One number's text, on the stack: the target `Float.write(to:)` writes into. (Writing into
-/// the class itself would retain and release it for every number.)
-struct NumberText: TextOutputStream {
-    static let capacity = 32   // a Float's or Double's text is at most 24 bytes
-    var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    var count = 0
-
-    mutating func write(_ string: String) { for b in string.utf8 { put(b) } }
-
-    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { for b in buffer { put(b) } }
-
-    @inline(__always) private mutating func put(_ b: UInt8) {
-        guard count < Self.capacity else { return }
-        let i = count
-        withUnsafeMutableBytes(of: &storage) { $0[i] = b }
-        count += 1
     }
 }
 
