@@ -39,9 +39,7 @@ final class LoadedModel: Sendable {
         let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         name = "\(base)@\(sha256.prefix(12))"
         loadedAt = Date()
-        parser = RequestParser(featureCount: model.network.inputSize,
-                               featureIndex: Dictionary(uniqueKeysWithValues: model.featureNames.enumerated().map { ($1, $0) }),
-                               featureNames: model.featureNames, maxBatch: maxBatch)
+        parser = RequestParser(featureNames: model.featureNames, maxBatch: maxBatch)
         nameJSON = QuotedStrings([name])
         featureNamesJSON = QuotedStrings(model.featureNames)
         frozen = FrozenModel(model)

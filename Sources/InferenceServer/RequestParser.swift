@@ -29,16 +29,14 @@ struct RequestError: Error {
 /// number (the shim ends every body with a NUL): `strtod`, for the rare numbers that need it,
 /// stops there.
 struct RequestParser {
-    let featureCount: Int
-    let featureIndex: [String: Int]
+    /// The model's features, in its order.
     let featureNames: [String]
     let maxBatch: Int
     /// The names by their bytes, for the named form's keys.
     private let names: NameTable
+    var featureCount: Int { featureNames.count }
 
-    init(featureCount: Int, featureIndex: [String: Int], featureNames: [String], maxBatch: Int) {
-        self.featureCount = featureCount
-        self.featureIndex = featureIndex
+    init(featureNames: [String], maxBatch: Int) {
         self.featureNames = featureNames
         self.maxBatch = maxBatch
         names = NameTable(featureNames)
@@ -74,6 +72,18 @@ struct RequestParser {
             guard i < end, base[i] == ch else { throw RequestError("malformed JSON at byte \(i): expected \(what)") }
             i += 1
         }
+        /// After an element of an array or object: true at its closing `close`, false at a
+        /// comma (either consumed); anything else is an error, `context` saying where.
+        mutating func endOfElement(_ close: UInt8, _ context: @autoclosure () -> String) throws(RequestError) -> Bool {
+            skipSpace()
+            guard i < end else { throw RequestError("malformed JSON: unexpected end of body") }
+            if base[i] == close { i += 1; return true }
+            guard base[i] == UInt8(ascii: ",") else {
+                throw RequestError("malformed JSON at byte \(i): expected ',' or '\(Character(Unicode.Scalar(close)))'\(context())")
+            }
+            i += 1
+            return false
+        }
     }
 
     private func parseTop(_ c: inout Cursor, _ values: inout [Double]) throws(RequestError) -> ParsedRows {
@@ -100,11 +110,7 @@ struct RequestParser {
             default:
                 throw RequestError("unknown key '\(key)'; expected 'features' or 'instances'")
             }
-            c.skipSpace()
-            guard let ch = c.peek() else { throw RequestError("malformed JSON: unexpected end of body") }
-            if ch == UInt8(ascii: "}") { c.i += 1; break }
-            if ch != UInt8(ascii: ",") { throw RequestError("malformed JSON at byte \(c.i): expected ',' or '}'") }
-            c.i += 1
+            if try c.endOfElement(UInt8(ascii: "}"), "") { break }
         }
         c.skipSpace()
         if c.i != c.end { throw RequestError("malformed JSON at byte \(c.i): trailing data after the object") }
@@ -124,11 +130,7 @@ struct RequestParser {
                 try parseRow(&c, into: v.baseAddress! + start, label: "instances[\(rows)]")
             }
             rows += 1
-            c.skipSpace()
-            guard let ch = c.peek() else { throw RequestError("malformed JSON: unexpected end of body") }
-            if ch == UInt8(ascii: "]") { c.i += 1; break }
-            if ch != UInt8(ascii: ",") { throw RequestError("malformed JSON at byte \(c.i): expected ',' or ']' in 'instances'") }
-            c.i += 1
+            if try c.endOfElement(UInt8(ascii: "]"), " in 'instances'") { break }
         }
         return ParsedRows(rows: rows, batched: true)
     }
@@ -146,11 +148,7 @@ struct RequestParser {
                 if k == featureCount { throw RequestError("\(label): expected \(featureCount) features, got more") }
                 out[k] = try parseNumber(&c, label: "\(label)[\(k)]")
                 k += 1
-                c.skipSpace()
-                guard let d = c.peek() else { throw RequestError("malformed JSON: unexpected end of body") }
-                if d == UInt8(ascii: "]") { c.i += 1; break }
-                if d != UInt8(ascii: ",") { throw RequestError("malformed JSON at byte \(c.i): expected ',' or ']' in \(label)") }
-                c.i += 1
+                if try c.endOfElement(UInt8(ascii: "]"), " in \(label)") { break }
             }
             if k != featureCount { throw RequestError("\(label): expected \(featureCount) features, got \(k)") }
         } else if ch == UInt8(ascii: "{") {
@@ -167,11 +165,7 @@ struct RequestParser {
                 try c.expect(UInt8(ascii: ":"), "':'")
                 out[j] = try parseNumber(&c, label: "\(label).\(featureNames[j])")
                 count += 1
-                c.skipSpace()
-                guard let d = c.peek() else { throw RequestError("malformed JSON: unexpected end of body") }
-                if d == UInt8(ascii: "}") { c.i += 1; break }
-                if d != UInt8(ascii: ",") { throw RequestError("malformed JSON at byte \(c.i): expected ',' or '}' in \(label)") }
-                c.i += 1
+                if try c.endOfElement(UInt8(ascii: "}"), " in \(label)") { break }
             }
             if count != featureCount {
                 let missing = featureNames.indices.filter { out[$0].isNaN }.map { featureNames[$0] }
@@ -272,8 +266,10 @@ struct RequestParser {
             c.i = i + 1
             return j
         }
-        let name = try parseString(&c)
-        guard let j = featureIndex[name] else { throw RequestError("\(label): unknown feature '\(name.prefix(80))'") }
+        let name = Array(try parseString(&c).utf8)
+        guard let j = name.withUnsafeBufferPointer({ names.index(of: $0, hash: NameTable.hash($0)) }) else {
+            throw RequestError("\(label): unknown feature '\(String(decoding: name, as: UTF8.self).prefix(80))'")
+        }
         return j
     }
 

@@ -4,7 +4,7 @@ import Testing
 @testable import InferenceServer
 
 @Suite struct RequestParserTests {
-    let parser = RequestParser(featureCount: 3, featureIndex: ["a": 0, "b": 1, "c": 2], featureNames: ["a", "b", "c"], maxBatch: 4)
+    let parser = RequestParser(featureNames: ["a", "b", "c"], maxBatch: 4)
 
     struct Parsed { var rows: Int; var batched: Bool; var values: [Double] }
 
@@ -59,7 +59,7 @@ import Testing
     /// Numbers in every JSON form come out as the correctly rounded double (what `strtod`, and so
     /// `Double(String)`, gives): typical 17-digit reprs, exponents, leading zeros, >19 digits.
     @Test func numbersAreCorrectlyRounded() throws {
-        let one = RequestParser(featureCount: 1, featureIndex: ["a": 0], featureNames: ["a"], maxBatch: 1)
+        let one = RequestParser(featureNames: ["a"], maxBatch: 1)
         func value(_ text: String) throws -> Double {
             try parse(Array("{\"features\":[\(text)]}".utf8), with: one).values[0]
         }
@@ -84,8 +84,7 @@ import Testing
     /// Named rows: keys matched on their bytes, escaped keys decoded first, in any order;
     /// prefixes, empty and unknown names refused, each name at most once, every name required.
     @Test func namedRows() throws {
-        let p = RequestParser(featureCount: 3, featureIndex: ["ab": 0, "a": 1, "H_L0.1_mean": 2],
-                              featureNames: ["ab", "a", "H_L0.1_mean"], maxBatch: 2)
+        let p = RequestParser(featureNames: ["ab", "a", "H_L0.1_mean"], maxBatch: 2)
         #expect(try parse(Array(#"{"features":{"H_L0.1_mean":3,"a":2,"ab":1}}"#.utf8), with: p).values == [1, 2, 3])
         #expect(try parse(Array(#"{"features":{"\u0061b":1,"\u0061":2,"H_L0.1\u005fmean":3}}"#.utf8), with: p).values == [1, 2, 3])
         let batch = try parse(Array(#"{"instances":[{"a":5,"ab":4,"H_L0.1_mean":6},[7,8,9]]}"#.utf8), with: p)
@@ -101,6 +100,21 @@ import Testing
         ] {
             #expect(throws: RequestError.self, "\(body)") { try parse(Array(body.utf8), with: p) }
             do { _ = try parse(Array(body.utf8), with: p) } catch { #expect(error.message.contains(message), "\(error.message)") }
+        }
+    }
+
+    /// What follows an element is a comma or the closing bracket; anything else is named, with
+    /// where it happened.
+    @Test func separatorsAreChecked() {
+        for (body, message) in [
+            (#"{"features":[1,2 3]}"#, "expected ',' or ']' in features"),
+            (#"{"features":{"a":1 "b":2,"c":3}}"#, "expected ',' or '}' in features"),
+            (#"{"instances":[[1,2,3] [1,2,3]]}"#, "expected ',' or ']' in 'instances'"),
+            (#"{"features":[1,2,3] "x":1}"#, "byte 20: expected ',' or '}'"),
+            (#"{"features":[1,2,3]"#, "unexpected end of body"),
+            (#"{"instances":[[1,2,3],"#, "unexpected end of body"),
+        ] {
+            do { _ = try parse(body); Issue.record("\(body) was accepted") } catch { #expect(error.message.contains(message), "\(body): \(error.message)") }
         }
     }
 
