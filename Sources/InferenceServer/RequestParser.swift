@@ -34,16 +34,18 @@ struct RequestParser {
     let maxBatch: Int
     /// The names by their bytes, for the named form's keys.
     private let names: NameTable
-    var featureCount: Int { featureNames.count }
+    /// `featureNames.count`, kept at hand for the per-number loops.
+    let featureCount: Int
 
     init(featureNames: [String], maxBatch: Int) {
         self.featureNames = featureNames
+        featureCount = featureNames.count
         self.maxBatch = maxBatch
         names = NameTable(featureNames)
     }
 
     /// Parses `body` into `values` (replaced: `rows × featureCount`, raw client units, in the
-    /// model's feature order). `values` is a pooled buffer, so its capacity is reused.
+    /// model's feature order). `values` is a reused buffer, so its capacity is kept.
     func parse(_ body: UnsafeBufferPointer<UInt8>, into values: inout [Double]) throws(RequestError) -> ParsedRows {
         values.removeAll(keepingCapacity: true)
         var c = Cursor(base: body.baseAddress ?? Self.empty, end: body.count)
@@ -74,15 +76,16 @@ struct RequestParser {
         }
         /// After an element of an array or object: true at its closing `close`, false at a
         /// comma (either consumed); anything else is an error, `context` saying where.
+        @inline(__always)
         mutating func endOfElement(_ close: UInt8, _ context: @autoclosure () -> String) throws(RequestError) -> Bool {
             skipSpace()
-            guard i < end else { throw RequestError("malformed JSON: unexpected end of body") }
-            if base[i] == close { i += 1; return true }
-            guard base[i] == UInt8(ascii: ",") else {
-                throw RequestError("malformed JSON at byte \(i): expected ',' or '\(Character(Unicode.Scalar(close)))'\(context())")
-            }
-            i += 1
-            return false
+            if i < end, base[i] == close { i += 1; return true }
+            if i < end, base[i] == UInt8(ascii: ",") { i += 1; return false }
+            throw separatorError(close, context())
+        }
+        private func separatorError(_ close: UInt8, _ context: String) -> RequestError {
+            i == end ? RequestError("malformed JSON: unexpected end of body")
+                : RequestError("malformed JSON at byte \(i): expected ',' or '\(Character(Unicode.Scalar(close)))'\(context)")
         }
     }
 

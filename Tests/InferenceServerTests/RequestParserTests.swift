@@ -11,7 +11,7 @@ import Testing
     /// Parses `bytes` as the server does: from a buffer with a NUL just past the body.
     func parse(_ bytes: [UInt8], with parser: RequestParser? = nil) throws(RequestError) -> Parsed {
         let padded = bytes + [0]
-        var values: [Double] = [99, 99]   // a pooled buffer's leftovers must not leak through
+        var values: [Double] = [99, 99]   // a reused buffer's leftovers must not leak through
         let shape = try padded.withUnsafeBufferPointer { (p) throws(RequestError) in
             try (parser ?? self.parser).parse(UnsafeBufferPointer(rebasing: p.dropLast()), into: &values)
         }
