@@ -18,10 +18,10 @@ public final class AutoencoderServer: Sendable {
     private let draining = Atomic<Bool>(false)
     private let shim = Mutex<ShimHandle?>(nil)
     private let boundPort = Atomic<Int>(0)
-    /// Response buffers for `respond` (requests that come in without a worker).
-    private let outputs = Mutex<[JSONOutput]>([])
     /// One per worker thread, indexed by `shim_request.worker`.
     private let workers: [WorkerCache]
+    /// For `respond`, whose callers bring no worker: lent to one call at a time.
+    private let spareWorkers = Mutex<[WorkerCache]>([])
 
     struct ShimHandle: @unchecked Sendable {   // the C server; touched only under `shim`'s lock
         let pointer: OpaquePointer
@@ -119,14 +119,17 @@ public final class AutoencoderServer: Sendable {
                         body: [UInt8]) -> (status: Int, body: [UInt8]) {
         var padded = body
         padded.append(0)   // the shim's bodies end with a NUL past their length
-        let out = takeOutput()
-        defer { giveBack(out) }
+        let worker = spareWorkers.withLock { $0.popLast() } ?? WorkerCache(metrics: metrics.recorder())
+        defer {
+            worker.output.shrink(above: 1 << 16)
+            spareWorkers.withLock { if $0.count < 64 { $0.append(worker) } }
+        }
         return padded.withUnsafeBufferPointer { b in
             withOptionalCString(contentType) { ct in
                 withOptionalCString(authorization) { auth in
                     let r = route(method: method, path: path, contentType: ct, authorization: auth,
-                                  body: UnsafeBufferPointer(rebasing: b.dropLast()), into: out)
-                    return (r.status, out.bytes)
+                                  body: UnsafeBufferPointer(rebasing: b.dropLast()), into: worker.output, worker: worker)
+                    return (r.status, worker.output.bytes)
                 }
             }
         }
@@ -158,19 +161,9 @@ public final class AutoencoderServer: Sendable {
         UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
     }
 
-    /// Response buffers, reused across requests (one per request in flight).
-    private func takeOutput() -> JSONOutput { outputs.withLock { $0.popLast() } ?? JSONOutput() }
-
-    private func giveBack(_ out: JSONOutput) {
-        guard out.capacity <= 1 << 16 else { return }   // a big batch's buffer is let go
-        out.reset()
-        outputs.withLock { if $0.count < 64 { $0.append(out) } }
-    }
-
-    /// Routes one request and writes its body into `out`. `worker`: the thread's own buffers
-    /// and model (nil for `respond`, which takes them from the pools).
+    /// Routes one request and writes its body into `out`, with `worker`'s buffers and model.
     func route(method: String, path: String, contentType: UnsafePointer<CChar>?, authorization: UnsafePointer<CChar>?,
-               body: UnsafeBufferPointer<UInt8>, into out: JSONOutput, worker: WorkerCache? = nil) -> HTTPResponse {
+               body: UnsafeBufferPointer<UInt8>, into out: JSONOutput, worker: WorkerCache) -> HTTPResponse {
         out.reset()
         let isGet = method == "GET" || method == "HEAD"
         switch path {
@@ -201,16 +194,12 @@ public final class AutoencoderServer: Sendable {
             if let contentType, !Self.isJSON(contentType) {
                 return .error(415, "Content-Type must be application/json, got '\(String(cString: contentType).prefix(80))'", into: out)
             }
-            if let worker {
-                return worker.withModel(from: store) { m, scratch in
-                    guard let m, scratch != nil else { return .error(503, "not ready: no model loaded", into: out) }
-                    let response = infer(path, body, m, &scratch!, into: out)
-                    if !scratch!.isSmall { scratch = RequestScratch(m.frozen) }   // a big batch's buffers are not kept
-                    return response
-                }
+            return worker.withModel(from: store) { m, scratch in
+                guard let m, scratch != nil else { return .error(503, "not ready: no model loaded", into: out) }
+                let response = infer(path, body, m, &scratch!, into: out)
+                if !scratch!.isSmall { scratch = RequestScratch(m.frozen) }   // a big batch's buffers are not kept
+                return response
             }
-            guard let m = store.model else { return .error(503, "not ready: no model loaded", into: out) }
-            return m.withScratch { infer(path, body, m, &$0, into: out) }
         default:
             return .error(404, "no such endpoint: \(path.prefix(100)); see /model, /encode, /reconstruct, /livez, /readyz, /metrics", into: out)
         }
@@ -294,7 +283,7 @@ public final class AutoencoderServer: Sendable {
         s.scaled.withUnsafeBufferPointer { x in
             s.output.withUnsafeMutableBufferPointer { z in
                 s.activations.withUnsafeMutableBufferPointer {
-                    f.encode(x.baseAddress!, rows: rows.rows, into: z.baseAddress!, activations: $0.baseAddress!, capacity: RequestScratch.pooledRows)
+                    f.encode(x.baseAddress!, rows: rows.rows, into: z.baseAddress!, activations: $0.baseAddress!, capacity: RequestScratch.chunkRows)
                 }
             }
         }
@@ -328,7 +317,7 @@ public final class AutoencoderServer: Sendable {
                 s.errors.withUnsafeMutableBufferPointer { e in
                     s.activations.withUnsafeMutableBufferPointer {
                         f.reconstruct(x.baseAddress!, rows: rows.rows, into: y.baseAddress!, errors: e.baseAddress!,
-                                      activations: $0.baseAddress!, capacity: RequestScratch.pooledRows)
+                                      activations: $0.baseAddress!, capacity: RequestScratch.chunkRows)
                     }
                 }
             }

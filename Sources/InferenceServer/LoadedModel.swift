@@ -21,9 +21,6 @@ final class LoadedModel: Sendable {
     let featureNamesJSON: QuotedStrings
     /// The scaler and network in memory of their own, for serving (see `FrozenModel`).
     let frozen: FrozenModel
-    /// Buffers for requests of up to `RequestScratch.pooledRows` rows, reused across requests.
-    /// (Optionals, so a scratch is swapped in and out of the pool, never copied.)
-    private let scratches: Mutex<[RequestScratch?]>
 
     /// `maxBatch`: the most rows one request may carry (the server's `max_batch`).
     init(path: String, maxBatch: Int) throws(ModelFileError) {
@@ -43,23 +40,8 @@ final class LoadedModel: Sendable {
         nameJSON = QuotedStrings([name])
         featureNamesJSON = QuotedStrings(model.featureNames)
         frozen = FrozenModel(model)
-        scratches = Mutex([])
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         metadataJSON = Self.describe(model, name: name, sha256: sha256, path: path, loadedAt: loadedAt, loadSeconds: loadSeconds)
-    }
-
-    /// Runs `body` with request buffers from the pool (or new ones). Buffers that grew past a
-    /// small batch are dropped afterwards, so the pool's memory stays bounded.
-    func withScratch<R, E: Error>(_ body: (inout RequestScratch) throws(E) -> R) throws(E) -> R {
-        var scratch: RequestScratch? = scratches.withLock { $0.popLast() ?? nil } ?? RequestScratch(frozen)
-        defer {
-            if scratch!.isSmall {
-                scratches.withLock { pool in
-                    if pool.count < 64 { pool.append(nil); swap(&pool[pool.count - 1], &scratch) }
-                }
-            }
-        }
-        return try body(&scratch!)
     }
 
     /// `GET /model`'s body, built once per load: nothing in it changes until the next reload.
@@ -135,12 +117,13 @@ final class WorkerCache: @unchecked Sendable {
     }
 }
 
-/// The buffers one `/encode` or `/reconstruct` request works in. Pooled per model, so a request
-/// allocates nothing in the common case; large batches grow them and they are then dropped.
+/// The buffers one `/encode` or `/reconstruct` request works in. Each worker keeps one for the
+/// model it serves, so a request allocates nothing in the common case; a large batch grows them
+/// and they are then replaced by small ones.
 struct RequestScratch: Sendable {
     /// Rows the forward pass runs at once; bigger batches go through it in chunks.
-    static let pooledRows = 64
-    /// Every layer's outputs for `pooledRows` rows.
+    static let chunkRows = 64
+    /// Every layer's outputs for `chunkRows` rows.
     var activations: [Float]
     /// Raw features as parsed, `rows × n`.
     var values: [Double] = []
@@ -154,11 +137,11 @@ struct RequestScratch: Sendable {
     var unscaled: [Float]
 
     init(_ model: FrozenModel) {
-        activations = [Float](repeating: 0, count: Self.pooledRows * model.activationsPerRow)
+        activations = [Float](repeating: 0, count: Self.chunkRows * model.activationsPerRow)
         unscaled = [Float](repeating: 0, count: model.inputSize)
     }
 
-    var isSmall: Bool { values.capacity <= Self.pooledRows * unscaled.count }
+    var isSmall: Bool { values.capacity <= Self.chunkRows * unscaled.count }
 
     /// Sizes `array` to `count` zeros, keeping its storage when it is big enough.
     static func resize(_ array: inout [Float], _ count: Int) {

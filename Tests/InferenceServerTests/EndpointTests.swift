@@ -101,9 +101,9 @@ import Testing
         #expect(metrics.contains("ae_anomalies_flagged_total \(flagged)"))
     }
 
-    /// Requests reuse pooled buffers (parsed values, activations, the answer's bytes); a request
-    /// of any size must see none of an earlier one's data. A 150-row batch (bigger than the pool
-    /// keeps, and run in chunks) between single rows answers each row as its own request does.
+    /// Requests reuse buffers (parsed values, activations, the answer's bytes); a request
+    /// of any size must see none of an earlier one's data. A 150-row batch (bigger than what is
+    /// kept, and run in chunks) between single rows answers each row as its own request does.
     @Test func pooledBuffersCarryNothingBetweenRequests() throws {
         let model = ServerHarness.model(threshold: 0.05)
         let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
