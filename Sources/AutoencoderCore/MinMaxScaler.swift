@@ -82,16 +82,7 @@ public struct MinMaxScaler: Sendable, Equatable {
         (Double(scaled) - min[j]) / scale[j]
     }
 
-    /// `inverse` over rows: row-major scaled values into `out`, as Float.
-    public func inverse(_ scaled: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
-        let n = scale.count
-        precondition(scaled.count == out.count && scaled.count % n == 0)
-        scale.withUnsafeBufferPointer { s in
-            min.withUnsafeBufferPointer { m in Self.inverse(scaled, columns: n, scale: s.baseAddress!, min: m.baseAddress!, into: out.baseAddress!) }
-        }
-    }
-
-    /// `inverse` on plain memory, shared with `FrozenModel`.
+    /// `inverse` over rows, on plain memory, as Float: what `FrozenModel.unscale` runs.
     @inline(__always)
     static func inverse(_ scaled: UnsafeBufferPointer<Float>, columns n: Int, scale s: UnsafePointer<Double>,
                         min m: UnsafePointer<Double>, into out: UnsafeMutablePointer<Float>) {

@@ -42,14 +42,15 @@ final class ServerMetrics: Sendable {
     /// no shared reference count.
     func recorder() -> RequestRecorder { RequestRecorder(self) }
 
+    /// The `route` label of a route index.
+    static func label(_ route: Int) -> String { route < routes.count ? routes[route] : "other" }
+
     func counter(route: Int, status: Int) -> CoreMetrics.Counter {
-        let label = route < Self.routes.count ? Self.routes[route] : "other"
-        return CoreMetrics.Counter(label: "ae_http_requests_total", dimensions: [("route", label), ("status", String(status))], factory: factory)
+        CoreMetrics.Counter(label: "ae_http_requests_total", dimensions: [("route", Self.label(route)), ("status", String(status))], factory: factory)
     }
 
     func timer(route: Int) -> CoreMetrics.Timer {
-        let label = route < Self.routes.count ? Self.routes[route] : "other"
-        return CoreMetrics.Timer(label: "ae_http_request_duration_seconds", dimensions: [("route", label)], factory: factory)
+        CoreMetrics.Timer(label: "ae_http_request_duration_seconds", dimensions: [("route", Self.label(route))], factory: factory)
     }
 
     func modelLoaded(_ m: LoadedModel) {
