@@ -25,11 +25,25 @@ results="$out/server.jsonl"; : > "$results"
 for path in /reconstruct /encode; do
   "$bin/ae-bench" route --model "$model" --body "$body" --path "$path" --requests 100000 --runs 5 | tee -a "$results"
 done
-run_wrk() {  # label url [body]
-  local label=$1 url=$2
-  local json
-  json=$(WRK_BODY=${3:-} wrk -t2 -c32 -d"${DURATION}s" -s bench/wrk.lua "$url" | tail -1)
-  echo "{\"label\": \"$label\", $(sed 's/^{//' <<<"$json")" | tee -a "$results"
+# Per run, besides wrk's figures: the CPU wrk itself used and, with a server pid, the server's
+# CPU and context switches, each per request. On 2 shared cores these say where a request's
+# time went (the server's work, or wrk's, which grows when wrk sleeps between answers).
+tck=$(getconf CLK_TCK)
+cpu_ticks() { for p in $1; do cat "/proc/$p/stat"; done | awk '{s += $14 + $15} END {print s}'; }
+switches() { for p in $1; do cat /proc/"$p"/task/*/status 2>/dev/null; done | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+run_wrk() {  # label url [body] ["server pids"]
+  local label=$1 url=$2 spid=${4:-} t0=0 c0=0 json extra=""
+  if [ -n "$spid" ]; then t0=$(cpu_ticks "$spid"); c0=$(switches "$spid"); fi
+  json=$(WRK_BODY=${3:-} python3 -c '
+import resource, subprocess, sys
+line = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True, check=True).stdout.splitlines()[-1]
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(line.rstrip()[:-1] + ", \"wrk_cpu_s\": %.3f}" % (u.ru_utime + u.ru_stime))' \
+    wrk -t2 -c32 -d"${DURATION}s" -s bench/wrk.lua "$url")
+  if [ -n "$spid" ]; then
+    extra=", \"server_cpu_s\": $(awk -v a="$t0" -v b="$(cpu_ticks "$spid")" -v t="$tck" 'BEGIN {printf "%.2f", (b - a) / t}'), \"server_switches\": $(( $(switches "$spid") - c0 ))"
+  fi
+  echo "{\"label\": \"$label\", $(sed 's/^{//; s/}$//' <<<"$json")$extra}" | tee -a "$results"
 }
 rss_mb() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
 
@@ -48,10 +62,10 @@ url="http://127.0.0.1:$port"
 curl -sf "$url/readyz" >/dev/null
 WRK_BODY=$body wrk -t1 -c1 -d1s -s bench/wrk.lua "$url/reconstruct" >/dev/null   # warm-up, ~10k requests
 echo "{\"label\": \"ae-server RSS after warm-up\", \"rss_mb\": $(rss_mb $pid)}" | tee -a "$results"
-run_wrk "ae-server GET /livez" "$url/livez"
-run_wrk "ae-server POST /reconstruct" "$url/reconstruct" "$body"
-run_wrk "ae-server GET /livez (2)" "$url/livez"
-run_wrk "ae-server POST /reconstruct (2)" "$url/reconstruct" "$body"
+run_wrk "ae-server GET /livez" "$url/livez" "" "$pid"
+run_wrk "ae-server POST /reconstruct" "$url/reconstruct" "$body" "$pid"
+run_wrk "ae-server GET /livez (2)" "$url/livez" "" "$pid"
+run_wrk "ae-server POST /reconstruct (2)" "$url/reconstruct" "$body" "$pid"
 # Past 1,000,000 requests in total, RSS again.
 total=$(python3 -c "import json; print(sum(json.loads(l).get('requests',0) for l in open('$results')))")
 while [ "$total" -lt 1000000 ]; do
@@ -65,7 +79,8 @@ kill -TERM $pid; wait $pid || true
 MODEL="$model" bench/.venv/bin/uvicorn --app-dir bench reference_server:app --host 127.0.0.1 --port 18089 --workers 2 --http httptools --loop uvloop --log-level warning > "$out/reference.log" 2>&1 &
 ppid=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18089/livez >/dev/null && break; sleep 0.2; done
-run_wrk "python GET /livez" "http://127.0.0.1:18089/livez"
-run_wrk "python POST /reconstruct" "http://127.0.0.1:18089/reconstruct" "$body"
+ppids="$ppid $(pgrep -P $ppid | tr '\n' ' ')"   # uvicorn and its workers
+run_wrk "python GET /livez" "http://127.0.0.1:18089/livez" "" "$ppids"
+run_wrk "python POST /reconstruct" "http://127.0.0.1:18089/reconstruct" "$body" "$ppids"
 kill $ppid; wait $ppid 2>/dev/null || true
 bench/.venv/bin/python bench/summarize.py server "$results" "$(machine)"

@@ -15,11 +15,14 @@ if kind == "train":
           f"val_loss ae / Keras: {med([r['val_loss'] for r in ae]) / med([r['val_loss'] for r in ke]):.3f}")
 elif kind == "server":
     by = {r["label"]: r for r in rows if "label" in r}
-    print("| target | requests | req/s | p50 (µs) | p99 (µs) | p99.9 (µs) | errors (incl. status ≥ 400) |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| target | requests | req/s | p50 (µs) | p99 (µs) | p99.9 (µs) | errors (incl. status ≥ 400) "
+          "| server CPU (µs/req) | wrk CPU (µs/req) | server context switches per req |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    per = lambda r, k, scale, fmt: format(r[k] * scale / r["requests"], fmt) if k in r and r["requests"] else ""
     for r in rows:
         if "rps" in r:
-            print(f"| {r['label']} | {r['requests']} | {r['rps']:.0f} | {r['p50_us']} | {r['p99_us']} | {r['p999_us']} | {r['errors']} |")
+            print(f"| {r['label']} | {r['requests']} | {r['rps']:.0f} | {r['p50_us']} | {r['p99_us']} | {r['p999_us']} | {r['errors']} "
+                  f"| {per(r, 'server_cpu_s', 1e6, '.1f')} | {per(r, 'wrk_cpu_s', 1e6, '.1f')} | {per(r, 'server_switches', 1, '.2f')} |")
     def best(prefix):
         xs = [r["rps"] for r in rows if r.get("label", "").startswith(prefix) and "rps" in r]
         return med(xs)
