@@ -41,6 +41,8 @@ struct shim_server {
     shim_handler handler;
     void *context;
     size_t max_body;
+    char too_large_body[96];   /* the 413's JSON, naming the limit; built once at start */
+    size_t too_large_length;
     uint16_t port;
 };
 
@@ -58,8 +60,6 @@ struct connection_state {
 };
 
 enum { KEEP_BYTES = 65536 };
-
-static const char too_large_body[] = "{\"error\":\"request body exceeds max_body_bytes\"}";
 
 static struct connection_state *state_of(struct MHD_Connection *c) {
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -137,7 +137,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
             if (end != cl && n > server->max_body) {
                 state->too_large = 1;
                 state->responded = 1;
-                return queue(connection, 413, "application/json", too_large_body, sizeof too_large_body - 1, NULL, NULL);
+                return queue(connection, 413, "application/json", server->too_large_body, server->too_large_length, NULL, NULL);
             }
         }
         return MHD_YES;
@@ -168,7 +168,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     if (state->responded) return MHD_YES;
     state->responded = 1;
     if (state->too_large)
-        return queue(connection, 413, "application/json", too_large_body, sizeof too_large_body - 1, NULL, NULL);
+        return queue(connection, 413, "application/json", server->too_large_body, server->too_large_length, NULL, NULL);
     shim_request request = {
         .method = method,
         .url = url,
@@ -259,6 +259,8 @@ shim_server *shim_start(const shim_config *config, shim_handler handler, void *c
     server->handler = handler;
     server->context = context;
     server->max_body = config->max_body_bytes;
+    server->too_large_length = (size_t)snprintf(server->too_large_body, sizeof server->too_large_body,
+        "{\"error\":\"request body exceeds max_body_bytes (%zu bytes)\"}", server->max_body);
     atomic_init(&server->closing, 0);
 
     int one = 1;

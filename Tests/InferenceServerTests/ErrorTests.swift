@@ -88,14 +88,14 @@ import Testing
             let c = try TestHTTPClient(port: server.port)
             try c.sendHead("POST", "/encode", headers: ["Content-Type": "application/json"], contentLength: 50_000_000)
             let r = try c.readResponse()
-            expectError(r, 413)
+            expectError(r, 413, "exceeds max_body_bytes (1000 bytes)")
             // Chunked, with no length: refused once the running total passes the limit.
             let d = try TestHTTPClient(port: server.port)
             try d.sendHead("POST", "/encode", headers: ["Content-Type": "application/json", "Transfer-Encoding": "chunked"], contentLength: nil)
             let chunk = String(repeating: " ", count: 600)
             for _ in 0..<3 { try d.send(String(600, radix: 16) + "\r\n" + chunk + "\r\n") }
             try d.send("0\r\n\r\n")
-            expectError(try d.readResponse(), 413)
+            expectError(try d.readResponse(), 413, "(1000 bytes)")
             // Under the limit, a chunked body works.
             let e = try TestHTTPClient(port: server.port)
             let body = #"{"features": \#(ServerHarness.json(ServerHarness.rows(1)[0]))}"#
