@@ -33,10 +33,10 @@ import Testing
 
     @Test func metricsCanRequireAuth() throws {
         let dir = ServerHarness.temporaryDirectory()
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)) {
+        let server = try ServerHarness.start(in: dir) {
             $0.authTokens = ["t"]
             $0.authMetrics = true
-        })
+        }
         defer { server.shutdown() }
         let c = try TestHTTPClient(port: server.port)
         #expect(try c.request("GET", "/metrics").status == 401)

@@ -8,7 +8,7 @@ import Testing
     @Test func manyClientsEachGetTheirOwnAnswer() throws {
         let dir = ServerHarness.temporaryDirectory()
         let model = ServerHarness.model()
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        let server = try ServerHarness.start(serving: model, in: dir)
         defer { server.shutdown() }
         let clients = 16, perClient = 40
         let rows = ServerHarness.rows(clients * perClient, seed: 11)
@@ -43,10 +43,10 @@ import Testing
 
     @Test func aStalledClientTimesOutWithoutBlockingOthers() throws {
         let dir = ServerHarness.temporaryDirectory()
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)) {
+        let server = try ServerHarness.start(in: dir) {
             $0.connectionTimeoutSeconds = 3
             $0.threads = 1   // the worst case: one worker thread
-        })
+        }
         defer { server.shutdown() }
         let stalled = try TestHTTPClient(port: server.port, timeoutSeconds: 15)
         try stalled.sendHead("POST", "/encode", headers: ["Content-Type": "application/json"], contentLength: 500)
@@ -64,10 +64,10 @@ import Testing
     /// and a freed place is taken by the next connection.
     @Test func connectionsPastTheLimitAreClosed() throws {
         let dir = ServerHarness.temporaryDirectory()
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)) {
+        let server = try ServerHarness.start(in: dir) {
             $0.connectionLimit = 2
             $0.threads = 1
-        })
+        }
         defer { server.shutdown() }
         var a: TestHTTPClient? = try TestHTTPClient(port: server.port)
         let b = try TestHTTPClient(port: server.port)

@@ -8,7 +8,7 @@ import Testing
 
     @Test func probesModelAndMetrics() throws {
         let model = ServerHarness.model()
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        let server = try ServerHarness.start(serving: model, in: dir)
         defer { server.shutdown() }
         let c = try TestHTTPClient(port: server.port)
         for path in ["/livez", "/healthz"] {
@@ -38,7 +38,7 @@ import Testing
 
     @Test func encodeMatchesTheOfflineEncoder() throws {
         let model = ServerHarness.model()
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        let server = try ServerHarness.start(serving: model, in: dir)
         defer { server.shutdown() }
         let c = try TestHTTPClient(port: server.port)
         let rows = ServerHarness.rows(5)
@@ -64,7 +64,7 @@ import Testing
 
     @Test func reconstructMatchesTheOfflineEvaluator() throws {
         let model = ServerHarness.model(threshold: 0.05)
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        let server = try ServerHarness.start(serving: model, in: dir)
         defer { server.shutdown() }
         let c = try TestHTTPClient(port: server.port)
         let rows = ServerHarness.rows(8)
@@ -106,7 +106,7 @@ import Testing
     /// kept, and run in chunks) between single rows answers each row as its own request does.
     @Test func pooledBuffersCarryNothingBetweenRequests() throws {
         let model = ServerHarness.model(threshold: 0.05)
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        let server = try ServerHarness.start(serving: model, in: dir)
         defer { server.shutdown() }
         let rows = ServerHarness.rows(150, seed: 9)
         func post(_ path: String, _ body: String) throws -> [String: Any] {
@@ -135,7 +135,7 @@ import Testing
     }
 
     @Test func headIsAnsweredWithoutBody() throws {
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)))
+        let server = try ServerHarness.start(in: dir)
         defer { server.shutdown() }
         let c = try TestHTTPClient(port: server.port)
         let r = try c.request("HEAD", "/livez")

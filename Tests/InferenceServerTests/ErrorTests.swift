@@ -7,7 +7,7 @@ import Testing
     let dir = ServerHarness.temporaryDirectory()
 
     func withServer(_ edit: (inout ServerConfiguration) -> Void = { _ in }, _ body: (AutoencoderServer) throws -> Void) throws {
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir), edit))
+        let server = try ServerHarness.start(in: dir, edit)
         defer { server.shutdown() }
         try body(server)
     }
@@ -112,7 +112,7 @@ import Testing
         let dir = ServerHarness.temporaryDirectory()
         var model = ServerHarness.model()
         model.scaler = MinMaxScaler(scale: Array(repeating: 10, count: 7), min: Array(repeating: 0, count: 7))   // trained on values in [0, 0.1]
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(model, to: dir)))
+        let server = try ServerHarness.start(serving: model, in: dir)
         defer { server.shutdown() }
         let c = try TestHTTPClient(port: server.port)
         let extreme = #"{"features": [3.4e38, -3.4e38, 3.4e38, 1e38, -1e38, 3e38, 2e38]}"#

@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func drainLetsInFlightRequestsFinish() throws {
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)))
+        let server = try ServerHarness.start(in: dir)
         let port = server.port
         let idle = try TestHTTPClient(port: port)
         #expect(try idle.request("GET", "/readyz").status == 200)
@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func drainTimeoutBoundsAStuckRequest() throws {
-        let server = try ServerHarness.start(ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)))
+        let server = try ServerHarness.start(in: dir)
         let stuck = try TestHTTPClient(port: server.port)
         try stuck.sendHead("POST", "/encode", headers: [:], contentLength: 100)
         try stuck.send("{")

@@ -49,6 +49,12 @@ enum ServerHarness {
         return s
     }
 
+    /// `model` written into `dir` and served on an ephemeral port of 127.0.0.1.
+    static func start(serving model: TrainedModel = model(), in dir: URL,
+                      _ edit: (inout ServerConfiguration) -> Void = { _ in }) throws -> AutoencoderServer {
+        try start(configuration(modelPath: writeModel(model, to: dir), edit))
+    }
+
     /// Raw rows for requests: deterministic values in the features' ranges.
     static func rows(_ count: Int, seed: UInt64 = 3) -> [[Double]] {
         var rng = SplitMix64(seed: seed)
