@@ -38,9 +38,12 @@ let package = Package(
             name: "MicroHTTPDShim",
             dependencies: ["CMicroHTTPD"]
         ),
+        // AVX-512 float formatting for `FloatText.writeList`: C, for intrinsics and a per-function
+        // target; the Swift code in AutoencoderCore is its specification and fallback.
+        .target(name: "NumberKernels"),
         .target(
             name: "AutoencoderCore",
-            dependencies: ["CBLAS"]
+            dependencies: ["CBLAS", "NumberKernels"]
         ),
         .target(name: "TrafficFeatures"),
         .target(

@@ -1,3 +1,4 @@
+import NumberKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -208,6 +209,58 @@ public enum DecimalParser {
         var word = ""
         for k in s..<end { word.append(Character(Unicode.Scalar(base[k] | 0x20))) }
         return ["nan", "inf", "infinity"].contains(word) ? .nonFinite : .notNumeric
+    }
+
+    /// Whether `parseLeading` runs the AVX-512 kernel on this machine (otherwise it reads nothing).
+    public static let hasKernel = nk_available() != 0
+
+    /// Reads the leading elements of a JSON array's remainder at `base[0..<count]`, each
+    /// `whitespace* number whitespace* ,` with a plain decimal number (no exponent, at most 19
+    /// digits), into `out`: the values `parse` gives. The kernel (`NumberKernels`) finds the digits
+    /// without a loop per byte and rounds eight numbers at a time as `eiselLemire` does; the few
+    /// (about 1 in 500) that need its second product it leaves to `exactValue` here. It stops
+    /// before the first element that is anything else, which the caller parses and, if it must,
+    /// reports (so the last element, before `]`, is always the caller's), or after `max`. Returns
+    /// the values read and the bytes they took (through the last comma).
+    public static func parseLeading(_ base: UnsafePointer<UInt8>, count: Int, max: Int,
+                                    into out: UnsafeMutablePointer<Double>) -> (values: Int, bytes: Int) {
+        guard hasKernel else { return (0, 0) }
+        let chunk = 64
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * chunk) { scratch in
+            powersOfFive.withUnsafeBufferPointer { powers in
+                let mantissas = scratch.baseAddress!, infos = mantissas + chunk
+                var values = 0, bytes = 0
+                while values < max {
+                    var consumed = 0, left = 0
+                    let wanted = Swift.min(chunk, max - values)
+                    let n = nk_scan_decimals(base + bytes, count - bytes, wanted, powers.baseAddress!, out + values,
+                                             mantissas, infos, &consumed, &left)
+                    if left > 0 {
+                        for j in 0..<n where infos[j] & UInt64(NK_INFO_LEFT) != 0 {
+                            out[values + j] = leftValue(base + bytes, mantissas[j], infos[j])
+                        }
+                    }
+                    values += n
+                    bytes += consumed
+                    if n < wanted { break }
+                }
+                return (values, bytes)
+            }
+        }
+    }
+
+    /// An element `nk_scan_decimals` read but did not round: `exactValue`, or `strtod` in its one
+    /// undecided case.
+    private static func leftValue(_ base: UnsafePointer<UInt8>, _ mantissa: UInt64, _ info: UInt64) -> Double {
+        if let v = exactValue(mantissa, -Int(info & UInt64(NK_INFO_FRACTION_DIGITS))) {
+            return info & UInt64(NK_INFO_NEGATIVE) != 0 ? -v : v
+        }
+        let start = Int(truncatingIfNeeded: info >> UInt64(NK_INFO_START_SHIFT))
+        let length = Int(truncatingIfNeeded: (info >> UInt64(NK_INFO_LENGTH_SHIFT)) & 0xFFFF)
+        guard case .value(let v) = parse(base, start, start + length) else {   // (a comma follows it)
+            preconditionFailure("a decimal the kernel read was refused by parse")
+        }
+        return v
     }
 
     /// Convenience for tests and small inputs.

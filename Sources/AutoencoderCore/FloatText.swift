@@ -1,3 +1,5 @@
+import NumberKernels
+
 /// The shortest decimal text that reads back as the same Float: the digits `Float.description`
 /// prints, in the same format (`0.0001`, `16777216.0`, `1.6969414e+09`, `1e-05`), written
 /// straight into a byte buffer.
@@ -42,6 +44,24 @@ public enum FloatText {
             return p + 3
         }
         return p + format(f, e, exponential: x.magnitude > 16_777_216, to: out + p)
+    }
+
+    /// Whether `writeLeading` runs the AVX-512 kernel on this machine (otherwise it writes nothing).
+    public static let hasKernel = nk_available() != 0
+
+    /// Bytes of room `writeLeading` needs per value.
+    public static let leadingBytesPerValue = Int(NK_BYTES_PER_VALUE)
+
+    /// Writes the text of `xs`' leading values, each followed by a comma, eight at a time with
+    /// the AVX-512 kernel (`NumberKernels`), the same text `write` gives. It stops at the end or
+    /// before the first subnormal or non-finite value, which the caller writes with `write` (or as
+    /// it likes), and writes nothing without the kernel. `out` needs `leadingBytesPerValue ×
+    /// xs.count` bytes.
+    public static func writeLeading(_ xs: UnsafeBufferPointer<Float>, to out: UnsafeMutablePointer<UInt8>) -> (bytes: Int, values: Int) {
+        guard hasKernel, let base = xs.baseAddress else { return (0, 0) }
+        var values = 0
+        let bytes = nk_write_list(base, xs.count, out, &values)
+        return (bytes, values)
     }
 
     /// `f · 10^e` (trailing zeros in `f` are dropped here), laid out as Swift's `description`

@@ -191,7 +191,10 @@ struct FloatTextCheck: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "float-text")
     @Option var stride: UInt64 = 4099
     @Option(help: "check only bit patterns below this, with either sign (2^23: the subnormals)") var below: UInt64 = 1 << 31
+    @Flag(help: "check FloatText.writeLeading (the AVX-512 kernel) against FloatText.write, instead of write against description")
+    var kernel = false
     func run() throws {
+        if kernel { return try checkKernel() }
         var buffer = [UInt8](repeating: 0, count: FloatText.bufferLength)
         var checked = 0, mismatches = 0
         var bits: UInt64 = 0
@@ -233,6 +236,125 @@ struct FloatTextCheck: ParsableCommand {
     }
 }
 
+extension FloatTextCheck {
+    /// The values' texts, each followed by a comma: runs through the kernel (if `kernel`), the
+    /// values it leaves through `write`, as the server's JSON writer does.
+    func list(_ xs: UnsafeBufferPointer<Float>, kernel: Bool, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var i = 0, p = 0
+        while i < xs.count {
+            if kernel {
+                let run = FloatText.writeLeading(UnsafeBufferPointer(rebasing: xs[i...]), to: out + p)
+                p += run.bytes; i += run.values
+                if i == xs.count { break }
+            }
+            p += FloatText.write(xs[i], to: out + p)
+            out[p] = UInt8(ascii: ","); p += 1; i += 1
+        }
+        return p
+    }
+
+    /// `writeLeading` against `write` on every `stride`-th bit pattern, 4096 values per call,
+    /// then the time per number of each on the typical values.
+    func checkKernel() throws {
+        guard FloatText.hasKernel else { print("this CPU has no AVX-512 kernel"); throw ExitCode.failure }
+        let chunk = 4096
+        let room = chunk * max(FloatText.leadingBytesPerValue, FloatText.bufferLength) + 64
+        let xs = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
+        let fast = UnsafeMutablePointer<UInt8>.allocate(capacity: room)
+        let slow = UnsafeMutablePointer<UInt8>.allocate(capacity: room)
+        defer { xs.deallocate(); fast.deallocate(); slow.deallocate() }
+        var checked = 0, mismatches = 0, bits: UInt64 = 0
+        while bits <= UInt64(UInt32.max) {
+            var m = 0
+            while m < chunk && bits <= UInt64(UInt32.max) {
+                if bits & 0x7FFF_FFFF >= below { bits = bits < 1 << 31 ? 1 << 31 : UInt64(UInt32.max) + 1; continue }
+                xs[m] = Float(bitPattern: UInt32(bits)); m += 1; bits += stride
+            }
+            let values = UnsafeBufferPointer(start: xs, count: m)
+            let a = list(values, kernel: true, to: fast), b = list(values, kernel: false, to: slow)
+            checked += m
+            if a != b || memcmp(fast, slow, a) != 0 {
+                for j in 0..<m {   // which values
+                    let one = UnsafeBufferPointer(start: xs + j, count: 1)
+                    let a1 = list(one, kernel: true, to: fast), b1 = list(one, kernel: false, to: slow)
+                    guard a1 != b1 || memcmp(fast, slow, a1) != 0 else { continue }
+                    mismatches += 1
+                    if mismatches <= 10 {
+                        print("mismatch: bits 0x\(String(xs[j].bitPattern, radix: 16)): kernel \(String(decoding: UnsafeBufferPointer(start: fast, count: a1), as: UTF8.self)), write \(String(decoding: UnsafeBufferPointer(start: slow, count: b1), as: UTF8.self))")
+                    }
+                }
+            }
+        }
+        var rng = SplitMix64(seed: 7)
+        let typical = (0..<1_000_000).map { i -> Float in
+            let u = rng.nextUnitFloat()
+            return [u * 100, u * 1e-3, (u - 0.5) * 2, u * 2e9][i % 4]
+        }
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: 115 * 32 + 64)
+        defer { out.deallocate() }
+        var sink = 0
+        var kernelTimes: [Double] = [], writeTimes: [Double] = []
+        typical.withUnsafeBufferPointer { all in
+            for _ in 0..<5 {
+                for useKernel in [true, false] {
+                    let t = now()
+                    var start = 0
+                    while start + 115 <= all.count {   // answers' worth: 115 values
+                        sink &+= list(UnsafeBufferPointer(rebasing: all[start..<(start + 115)]), kernel: useKernel, to: out)
+                        start += 115
+                    }
+                    if useKernel { kernelTimes.append(now() - t) } else { writeTimes.append(now() - t) }
+                }
+            }
+        }
+        let perNumber = 1e9 / Double(typical.count / 115 * 115)
+        emit(["bench": "float_text_kernel", "checked": checked, "mismatches": mismatches,
+              "kernel_ns_per_number": median(kernelTimes) * perNumber, "write_ns_per_number": median(writeTimes) * perNumber,
+              "sink": sink & 1])
+        if mismatches > 0 { throw ExitCode.failure }
+    }
+}
+
+extension DecimalCheck {
+    /// `DecimalParser.parseLeading` (the AVX-512 kernel) on `count` JSON decimals without exponent,
+    /// 1–19 digits, in comma-separated lists of 115 with `", "` between them, against `strtod`.
+    func checkLeading(_ rng: inout SplitMix64) throws -> (checked: Int, mismatches: Int) {
+        guard DecimalParser.hasKernel else { return (0, 0) }
+        var checked = 0, mismatches = 0
+        var out = [Double](repeating: 0, count: 115)
+        while checked < count {
+            var texts: [String] = []
+            for _ in 0..<115 {
+                let digits = 1 + Int(rng.next() % 19)
+                let intDigits = 1 + Int(rng.next() % UInt64(digits))
+                var text = rng.next() % 2 == 0 ? "-" : ""
+                if intDigits == 1 && rng.next() % 2 == 0 { text += "0" } else {
+                    text += String(1 + rng.next() % 9)
+                    for _ in 1..<intDigits { text += String(rng.next() % 10) }
+                }
+                if digits > intDigits {
+                    text += "."
+                    for _ in intDigits..<digits { text += String(rng.next() % 10) }
+                }
+                texts.append(text)
+            }
+            var body = Array((texts.joined(separator: ", ") + "]").utf8)
+            let length = body.count
+            body.append(0)
+            let run = body.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { DecimalParser.parseLeading(b.baseAddress!, count: length, max: 115, into: $0.baseAddress!) }
+            }
+            if run.values != 114 { mismatches += 1; print("leading: took \(run.values) of 114 in \(String(decoding: body.prefix(200), as: UTF8.self))…") }
+            for k in 0..<min(run.values, 114) where out[k].bitPattern != Double(texts[k])!.bitPattern {
+                mismatches += 1
+                if mismatches <= 10 { print("leading mismatch: \(texts[k]): \(out[k]), strtod \(Double(texts[k])!)") }
+            }
+            checked += 114
+        }
+        return (checked, mismatches)
+    }
+}
+
 /// What `Float.write(to:)` costs at the least: a stream that only counts.
 struct NumberSink: TextOutputStream {
     var count = 0
@@ -267,8 +389,10 @@ struct DecimalCheck: ParsableCommand {
         var sink = 0.0
         let t = now()
         for b in texts { if case .value(let v) = b.withUnsafeBufferPointer({ DecimalParser.parse($0.baseAddress!, 0, $0.count - 1) }) { sink += v } }
-        emit(["bench": "decimal_check", "checked": count, "mismatches": mismatches,
-              "ns_per_number": (now() - t) / Double(texts.count) * 1e9, "sink": sink.isFinite ? 1 : 0])
-        if mismatches > 0 { throw ExitCode.failure }
+        let perNumber = (now() - t) / Double(texts.count) * 1e9
+        let lists = try checkLeading(&rng)
+        emit(["bench": "decimal_check", "checked": count, "mismatches": mismatches, "ns_per_number": perNumber,
+              "leading_checked": lists.checked, "leading_mismatches": lists.mismatches, "sink": sink.isFinite ? 1 : 0])
+        if mismatches > 0 || lists.mismatches > 0 { throw ExitCode.failure }
     }
 }

@@ -1,0 +1,20 @@
+#include "NumberKernels.h"
+#include "Internal.h"
+
+#include <pthread.h>
+
+static int available;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void initialize(void) {
+    __builtin_cpu_init();
+    available = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vbmi");
+    nk_build_format_layouts();
+}
+
+int nk_available(void) {
+    pthread_once(&once, initialize);
+    return available;
+}

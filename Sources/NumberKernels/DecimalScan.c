@@ -1,0 +1,152 @@
+// Plain JSON decimals, one element per step, without a loop per digit: `DecimalParser` and the
+// server's `RequestParser` are the specification; this finds what their scalar loops find.
+//
+// The commas, 64 bytes at a time, delimit the elements. Each element's bytes (loaded masked: never
+// past it) are classified into bit masks (whitespace, digits, '.', '-'); counting trailing zeros of
+// those gives the number's sign, integer digits and fraction digits, and checks nothing else is
+// there. Its digits are then
+// moved (one byte permute, VBMI) to the right end of 32 bytes without the point, and combined in
+// pairs, fours and eights by multiply-add instructions into one integer. Then, eight at a time,
+// the Eisel–Lemire rounding of `DecimalParser.eiselLemire` (read it first: this repeats its steps
+// lane by lane), except its rare second product, which is left to the caller.
+
+#include "NumberKernels.h"
+#include "Internal.h"
+
+#include <immintrin.h>
+
+#define SET(x) _mm512_set1_epi64((long long)(x))
+
+/// The 128-bit product of a and b, as (high, low) 64-bit halves, from four 32 × 32-bit products.
+NK_TARGET static inline __m512i multiply_full(__m512i a, __m512i b, __m512i *low) {
+    const __m512i low32 = SET(0xFFFFFFFF);
+    __m512i ah = _mm512_srli_epi64(a, 32), bh = _mm512_srli_epi64(b, 32);
+    __m512i ll = _mm512_mul_epu32(a, b), lh = _mm512_mul_epu32(a, bh);
+    __m512i hl = _mm512_mul_epu32(ah, b), hh = _mm512_mul_epu32(ah, bh);
+    __m512i middle = _mm512_add_epi64(_mm512_add_epi64(_mm512_srli_epi64(ll, 32), _mm512_and_si512(lh, low32)),
+                                      _mm512_and_si512(hl, low32));                  // < 3 · 2^32
+    *low = _mm512_or_si512(_mm512_and_si512(ll, low32), _mm512_slli_epi64(middle, 32));
+    return _mm512_add_epi64(_mm512_add_epi64(hh, _mm512_srli_epi64(lh, 32)),
+                            _mm512_add_epi64(_mm512_srli_epi64(hl, 32), _mm512_srli_epi64(middle, 32)));
+}
+
+/// DecimalParser.eiselLemire(m, -fraction digits) for eight elements (q is -19…0 here, and m < 10^19),
+/// signed; NaN and NK_INFO_LEFT where the first product leaves it undecided. Returns how many.
+NK_TARGET static inline size_t round8(const uint64_t *powers_of_five, __mmask8 live, const uint64_t *mantissa,
+                                      uint64_t *info, double *value) {
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i w = _mm512_maskz_loadu_epi64(live, mantissa);
+    __m512i in = _mm512_maskz_loadu_epi64(live, info);
+    __m512i q = _mm512_sub_epi64(zero, _mm512_and_si512(in, SET(NK_INFO_FRACTION_DIGITS)));
+    __m512i lz = _mm512_lzcnt_epi64(w);
+    __m512i wn = _mm512_sllv_epi64(w, lz);
+    __m512i power = _mm512_mask_i64gather_epi64(zero, live, _mm512_slli_epi64(_mm512_add_epi64(q, SET(27)), 1),
+                                                (const void *)powers_of_five, 8);
+    __m512i low;
+    __m512i high = multiply_full(wn, power, &low);
+    __mmask8 undecided = _mm512_cmpeq_epi64_mask(_mm512_and_si512(high, SET(0x1FF)), SET(0x1FF))
+        & _mm512_test_epi64_mask(w, w) & live;
+    __m512i upper = _mm512_srli_epi64(high, 63);
+    __m512i shift = _mm512_add_epi64(upper, SET(9));
+    __m512i m = _mm512_srlv_epi64(high, shift);                                    // 54 bits
+    __m512i exponent = _mm512_add_epi64(_mm512_srai_epi64(_mm512_mul_epi32(q, SET(217706)), 16),
+                                        _mm512_sub_epi64(_mm512_add_epi64(upper, SET(63 + 1023)), lz));
+    // Exactly halfway between two doubles (q ≥ -4 here): to even.
+    __mmask8 halfway = _mm512_cmple_epu64_mask(low, SET(1)) & _mm512_cmpge_epi64_mask(q, SET(-4))
+        & _mm512_cmpeq_epi64_mask(_mm512_and_si512(m, SET(3)), SET(1))
+        & _mm512_cmpeq_epi64_mask(_mm512_sllv_epi64(m, shift), high);
+    m = _mm512_mask_and_epi64(m, halfway, m, SET(~(uint64_t)1));
+    m = _mm512_srli_epi64(_mm512_add_epi64(m, _mm512_and_si512(m, SET(1))), 1);
+    __mmask8 carried = _mm512_cmpge_epu64_mask(m, SET((uint64_t)1 << 53));
+    m = _mm512_mask_mov_epi64(m, carried, SET((uint64_t)1 << 52));
+    exponent = _mm512_mask_add_epi64(exponent, carried, exponent, SET(1));
+    __m512i bits = _mm512_or_si512(_mm512_andnot_si512(SET((uint64_t)1 << 52), m), _mm512_slli_epi64(exponent, 52));
+    bits = _mm512_maskz_mov_epi64(_mm512_test_epi64_mask(w, w), bits);            // m = 0: zero
+    bits = _mm512_mask_mov_epi64(bits, undecided, SET(0x7FF8000000000000ULL));     // NaN
+    bits = _mm512_or_si512(bits, _mm512_slli_epi64(_mm512_and_si512(in, SET(NK_INFO_NEGATIVE)), 55));   // bit 8 → 63
+    _mm512_mask_storeu_epi64(value, live, bits);
+    _mm512_mask_storeu_epi64(info, undecided, _mm512_or_si512(in, SET(NK_INFO_LEFT)));
+    return (size_t)__builtin_popcount(undecided);
+}
+
+NK_TARGET static size_t scan_decimals(const uint8_t *p, size_t length, size_t max, const uint64_t *powers_of_five,
+                                      double *value, uint64_t *mantissa, uint64_t *info, size_t *consumed, size_t *left) {
+    const __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48,
+        47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
+        23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    size_t at = 0, count = 0;       // the current element starts at `at`
+    size_t block = 0;               // the commas of p[block..<block + 64] not yet used are in `commas`
+    uint64_t commas = 0;
+    while (count < max) {
+        // The element's end: the next comma. Only this chain (a count of trailing zeros, one bit
+        // cleared) runs from element to element; each element's own work overlaps the next.
+        while (commas == 0) {
+            if (block >= length) goto done;
+            size_t left = length - block;
+            __mmask64 readable = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
+            commas = _mm512_mask_cmpeq_epi8_mask(readable, _mm512_maskz_loadu_epi8(readable, p + block), _mm512_set1_epi8(','));
+            if (commas == 0) block += 64;
+        }
+        size_t comma = block + (size_t)__builtin_ctzll(commas);
+        commas &= commas - 1;
+        if (commas == 0) block += 64;
+        size_t size = comma - at;
+        if (size > 63) break;                                            // long whitespace: the caller's
+        __mmask64 inside = ((__mmask64)1 << size) - 1;
+        __m512i v = _mm512_maskz_loadu_epi8(inside, p + at);
+        uint64_t space = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n'))
+            | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r')) | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
+        uint64_t digit = _mm512_mask_cmplt_epu8_mask(inside, _mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
+        uint64_t point = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('.'));
+        uint64_t minus = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('-'));
+        // Every shift below is by less than 64: positions are at most size ≤ 63.
+        unsigned start = (unsigned)__builtin_ctzll(~space);              // ≤ size (bytes past it are 0)
+        unsigned negative = (unsigned)(minus >> start) & 1;
+        unsigned s = start + negative;                                   // the first digit
+        unsigned int_digits = (unsigned)__builtin_ctzll(~(digit >> s));
+        if (int_digits == 0 || (int_digits > 1 && p[at + s] == '0')) break;   // no digit; a leading zero
+        unsigned end = s + int_digits, fraction_digits = 0;
+        if ((point >> end) & 1) {                                        // end < size: a point is inside
+            fraction_digits = (unsigned)__builtin_ctzll(~(digit >> (end + 1)));
+            if (fraction_digits == 0) break;                              // "1." is not JSON
+            end += 1 + fraction_digits;
+        }
+        // Only whitespace after the number: no exponent, no ']', nothing else.
+        if (((~space & inside) >> end) != 0) break;
+        unsigned digits = int_digits + fraction_digits;
+        if (digits > 19) break;
+
+        // The digits, right-aligned in bytes 0…31 (most significant first), the point skipped:
+        // byte j takes digit i = j - (32 - digits), at s + i, or s + i + 1 past the point.
+        __m512i i = _mm512_add_epi8(iota, _mm512_set1_epi8((char)(digits - 32)));
+        __mmask64 used = _mm512_cmpge_epi8_mask(i, _mm512_setzero_si512()) & 0xFFFFFFFFu;
+        __m512i from = _mm512_add_epi8(i, _mm512_set1_epi8((char)s));
+        from = _mm512_mask_add_epi8(from, _mm512_cmpge_epi8_mask(i, _mm512_set1_epi8((char)int_digits)), from, _mm512_set1_epi8(1));
+        __m512i d = _mm512_maskz_sub_epi8(used, _mm512_permutexvar_epi8(from, v), _mm512_set1_epi8('0'));
+        __m512i pairs = _mm512_maddubs_epi16(d, _mm512_set1_epi16(0x010A));              // 10a + b
+        __m512i fours = _mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00010064));          // 100a + b
+        __m512i eights = _mm512_madd_epi16(_mm512_packus_epi32(fours, fours), _mm512_set1_epi32(0x00012710));   // 10⁴a + b
+        // 128-bit lane 0: digits 0–15 as two eights (the first is 0: at most 19 digits); lane 1: 16–31.
+        uint64_t high = (uint32_t)_mm_extract_epi32(_mm512_castsi512_si128(eights), 1);
+        __m128i lane1 = _mm512_extracti32x4_epi32(eights, 1);
+        uint64_t middle = (uint32_t)_mm_cvtsi128_si32(lane1), low = (uint32_t)_mm_extract_epi32(lane1, 1);
+        mantissa[count] = (high * 100000000u + middle) * 100000000u + low;
+        info[count] = fraction_digits | (negative ? NK_INFO_NEGATIVE : 0)
+            | (uint64_t)(end - start) << NK_INFO_LENGTH_SHIFT | (uint64_t)(at + start) << NK_INFO_START_SHIFT;
+        count++;
+        at = comma + 1;
+    }
+done:
+    *consumed = at;
+    *left = 0;
+    for (size_t k = 0; k < count; k += 8) {
+        __mmask8 live = count - k >= 8 ? 0xFF : (__mmask8)((1u << (count - k)) - 1);
+        *left += round8(powers_of_five, live, mantissa + k, info + k, value + k);
+    }
+    return count;
+}
+
+size_t nk_scan_decimals(const uint8_t *p, size_t length, size_t max, const uint64_t *powers_of_five,
+                        double *value, uint64_t *mantissa, uint64_t *info, size_t *consumed, size_t *left) {
+    return scan_decimals(p, length, max, powers_of_five, value, mantissa, info, consumed, left);
+}

@@ -1,0 +1,144 @@
+import AutoencoderCore
+import Testing
+
+/// The AVX-512 kernels must give exactly what the scalar code gives, and stop exactly where they
+/// should. (`ae-bench float-text --kernel --stride 1` compares the formatter on all 2³² bit patterns;
+/// `ae-bench decimal-check` the parser on millions of decimals.) Skipped on a CPU without them.
+@Suite(.enabled(if: FloatText.hasKernel && DecimalParser.hasKernel, "this CPU has no AVX-512 VBMI"))
+struct NumberKernelTests {
+    // MARK: FloatText.writeLeading
+
+    /// The values' texts, comma-separated, as the server writes them: runs through the kernel, the
+    /// values it leaves through `write`. Also returns how many values the first run took.
+    func listText(_ xs: [Float]) -> (text: String, firstRun: Int) {
+        let room = xs.count * max(FloatText.leadingBytesPerValue, FloatText.bufferLength) + 64
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: room) { buffer in
+            let out = buffer.baseAddress!
+            return xs.withUnsafeBufferPointer { values in
+                var i = 0, p = 0, firstRun = -1
+                while i < values.count {
+                    let run = FloatText.writeLeading(UnsafeBufferPointer(rebasing: values[i...]), to: out + p)
+                    if firstRun < 0 { firstRun = run.values }
+                    p += run.bytes; i += run.values
+                    if i == values.count { break }
+                    p += FloatText.write(values[i], to: out + p)
+                    out[p] = UInt8(ascii: ","); p += 1; i += 1
+                }
+                return (String(decoding: UnsafeBufferPointer(start: out, count: p), as: UTF8.self), firstRun)
+            }
+        }
+    }
+
+    func expectedText(_ xs: [Float]) -> String { xs.map { $0.description + "," }.joined() }
+
+    @Test func formatsEveryLayoutAsDescriptionDoes() {
+        let xs: [Float] = [
+            0, -0.0, 1, -1, 0.1, 0.0001, 0.001, 1e-5, 9.999999e-5, 16_777_216, 16_777_218, 33_554_432, 1e7, 1e8,
+            1e9, 1.6969414e9, 123_456.7, 0.5, 100, 1e16, .leastNormalMagnitude, .greatestFiniteMagnitude,
+            -.greatestFiniteMagnitude, 3.4e38, 2e-7, 8_388_608, 0.3, 12.239832, -347.13986, 1.2258719e12, -0.1548972,
+            4_096, 60, 123_456_789, 0.00012345679, -1.5e-38,
+        ]
+        let result = listText(xs)
+        #expect(result.text == expectedText(xs))
+        #expect(result.firstRun == xs.count)   // none of these is left to `write`
+    }
+
+    /// 20,000 random bit patterns in lists of every length 1…24 (so every lane position and the
+    /// masked tail); the kernel stops before subnormals and non-finite values.
+    @Test func matchesWriteOnRandomBitPatterns() {
+        var rng = SplitMix64(seed: 11)
+        var checked = 0
+        while checked < 20_000 {
+            let n = 1 + Int(rng.next() % 24)
+            let xs = (0..<n).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())) }
+            let result = listText(xs)
+            let expected = xs.map { ($0.isFinite ? $0.description : FloatTextTests().text($0)) + "," }.joined()
+            #expect(result.text == expected)
+            let firstLeft = xs.firstIndex { !$0.isFinite || ($0 != 0 && $0.magnitude < .leastNormalMagnitude) } ?? n
+            #expect(result.firstRun == firstLeft)
+            checked += n
+        }
+    }
+
+    // MARK: DecimalParser.parseLeading
+
+    /// `body` as bytes with a NUL after it; `parseLeading` on it (all of it unless `count`).
+    func leading(_ body: String, count: Int? = nil, max: Int = 1_000) -> (values: [Double], bytes: Int) {
+        var bytes = Array(body.utf8)
+        let n = count ?? bytes.count
+        bytes.append(0)
+        var out = [Double](repeating: .nan, count: max)
+        let run = bytes.withUnsafeBufferPointer { b in
+            out.withUnsafeMutableBufferPointer { DecimalParser.parseLeading(b.baseAddress!, count: n, max: max, into: $0.baseAddress!) }
+        }
+        return (Array(out[0..<run.values]), run.bytes)
+    }
+
+    /// A JSON decimal without exponent: -?(0|[1-9][0-9]*)(.[0-9]+)?, 1…20 digits in all.
+    func plainDecimal(_ rng: inout SplitMix64) -> String {
+        let digits = 1 + Int(rng.next() % 20)
+        let intDigits = 1 + Int(rng.next() % UInt64(digits))
+        var text = rng.next() % 3 == 0 ? "-" : ""
+        if intDigits == 1 && rng.next() % 2 == 0 { text += "0" } else {
+            text += String(1 + rng.next() % 9)
+            for _ in 1..<intDigits { text += String(rng.next() % 10) }
+        }
+        if digits > intDigits {
+            text += "."
+            for _ in intDigits..<digits { text += String(rng.next() % 10) }
+        }
+        return text
+    }
+
+    @Test func readsWhatParseReadsWithAnyWhitespace() {
+        var rng = SplitMix64(seed: 5)
+        let spaces = [" ", "\n", "\t", "\r", "  ", "\n    ", ""]
+        for _ in 0..<400 {
+            let n = 2 + Int(rng.next() % 130)
+            let texts = (0..<n).map { _ in plainDecimal(&rng) }
+            var body = ""
+            for (k, t) in texts.enumerated() {
+                body += spaces[Int(rng.next() % 7)] + t + spaces[Int(rng.next() % 7)]
+                body += k == n - 1 ? "]" : ","
+            }
+            let run = leading(body)
+            // Taken: every element up to the first with 20 digits; never the last one (before ']').
+            let takeable = texts.prefix(n - 1).prefix { $0.filter(\.isNumber).count <= 19 }
+            #expect(run.values.count == takeable.count)
+            for (k, t) in takeable.enumerated() where k < run.values.count {
+                #expect(run.values[k].bitPattern == Double(t)!.bitPattern, "\(t)")
+            }
+            // The bytes taken end just after the comma of the last element taken.
+            let commas = body.utf8.enumerated().filter { $0.element == UInt8(ascii: ",") }.map(\.offset)
+            #expect(run.bytes == (takeable.isEmpty ? 0 : commas[takeable.count - 1] + 1))
+        }
+    }
+
+    /// The first element that is not a plain decimal followed by a comma stops the run, before it:
+    /// the caller parses it and reports it.
+    @Test(arguments: [
+        "1e5", "1E-5", "01", "-01", "00.5", "1.", ".5", "+1", "-", "--1", "1.2.3", "1 2", "nan", "Infinity", "\"1\"",
+        "12345678901234567890", "0.0000000000000000001", "[1", "]", "", " ", "1]", "0x1",
+        String(repeating: " ", count: 70) + "1",
+    ])
+    func stopsBefore(_ element: String) {
+        let body = "1.5, -2.25, 0.125,\(element), 4.0]"
+        let run = leading(body)
+        #expect(run.values == [1.5, -2.25, 0.125])
+        #expect(run.bytes == "1.5, -2.25, 0.125,".utf8.count)
+    }
+
+    @Test func takesElementsWithinReachOfTheCommaLimitAndMax() {
+        #expect(leading("1, 2, 3, 4]", max: 2).values == [1, 2])
+        #expect(leading("1, 2, 3, 4]", max: 2).bytes == 5)
+        #expect(leading("0, -0.0, 7,").values.map(\.bitPattern) == [0.0, -0.0, 7.0].map(\.bitPattern))
+        // Bytes past `count` are not read: "2.5," is cut to "2." and the comma is beyond.
+        #expect(leading("1.5,2.5,", count: 6).values == [1.5])
+        // 19 digits and the largest 19-digit integer; an element of 63 bytes, the most it takes.
+        #expect(leading("9999999999999999999,1]").values == [9_999_999_999_999_999_999])
+        #expect(leading("0.123456789012345678,1]").values == [0.123456789012345678])
+        let wide = String(repeating: " ", count: 60) + "1.5"
+        #expect(leading(wide + ",1]").values == [1.5])
+        #expect(leading(wide + " ,1]").values == [])
+    }
+}
