@@ -7,11 +7,13 @@ static int available;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void initialize(void) {
+#if defined(__x86_64__)
     __builtin_cpu_init();
     available = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
         && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
         && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vbmi");
     nk_build_format_layouts();
+#endif
 }
 
 int nk_available(void) {

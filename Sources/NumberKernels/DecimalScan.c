@@ -13,6 +13,8 @@
 #include "NumberKernels.h"
 #include "Internal.h"
 
+#if defined(__x86_64__)
+
 #include <immintrin.h>
 
 #define SET(x) _mm512_set1_epi64((long long)(x))
@@ -150,3 +152,15 @@ size_t nk_scan_decimals(const uint8_t *p, size_t length, size_t max, const uint6
                         double *value, uint64_t *mantissa, uint64_t *info, size_t *consumed, size_t *left) {
     return scan_decimals(p, length, max, powers_of_five, value, mantissa, info, consumed, left);
 }
+
+#else  // not x86-64: nk_available() is 0, so this is never called.
+
+size_t nk_scan_decimals(const uint8_t *p, size_t length, size_t max, const uint64_t *powers_of_five,
+                        double *value, uint64_t *mantissa, uint64_t *info, size_t *consumed, size_t *left) {
+    (void)p; (void)length; (void)max; (void)powers_of_five; (void)value; (void)mantissa; (void)info;
+    *consumed = 0;
+    *left = 0;
+    return 0;
+}
+
+#endif

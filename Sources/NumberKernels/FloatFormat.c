@@ -17,6 +17,8 @@
 #include "NumberKernels.h"
 #include "Internal.h"
 
+#if defined(__x86_64__)
+
 #include <immintrin.h>
 #include <string.h>
 
@@ -286,3 +288,14 @@ NK_TARGET static size_t write_list(const float *x, size_t n, uint8_t *out, size_
 size_t nk_write_list(const float *x, size_t n, uint8_t *out, size_t *done) {
     return write_list(x, n, out, done);
 }
+
+#else  // not x86-64: nk_available() is 0, so these are never called.
+
+void nk_build_format_layouts(void) {}
+size_t nk_write_list(const float *x, size_t n, uint8_t *out, size_t *done) {
+    (void)x; (void)n; (void)out;
+    *done = 0;
+    return 0;
+}
+
+#endif

@@ -81,6 +81,29 @@ import Testing
         }
     }
 
+    /// Long rows, where plain decimals go through the AVX-512 kernel (on a CPU that has it) and the
+    /// rest (exponents, over 19 digits, each row's last number) through the scalar path: every
+    /// value as `strtod` reads it, whatever the mix and the whitespace around the commas.
+    @Test func longRowsMatchStrtodWhicheverPathReadsThem() throws {
+        let width = 40
+        let wide = RequestParser(featureNames: (0..<width).map { "f\($0)" }, maxBatch: 4)
+        var rng = SplitMix64(seed: 77)
+        let spaces = ["", " ", "\n  ", "\t"]
+        for _ in 0..<500 {
+            var texts: [String] = []
+            for i in 0..<width {
+                let x = (Double(rng.nextUnitFloat()) + Double(rng.nextUnitFloat()) / 16_777_216) * [1e-6, 1, 60, 1e6, 1.5e9, 1e20][i % 6]
+                let forms = ["\(x)", String(format: "%.6g", x), String(format: "%.9e", x), String(format: "%.17g", x),
+                             String(format: "%.3f", -x), "0", "-0.0", "\(Int(x.truncatingRemainder(dividingBy: 1000)))"]
+                texts.append(forms[Int(rng.next() % UInt64(forms.count))])
+            }
+            let row = texts.map { spaces[Int(rng.next() % 4)] + $0 + spaces[Int(rng.next() % 4)] }.joined(separator: ",")
+            let values = try parse(Array("{\"instances\":[[\(row)],[\(row)]]}".utf8), with: wide).values
+            let expected = texts.map { Double($0)! }
+            #expect(values.map(\.bitPattern) == (expected + expected).map(\.bitPattern), "\(row)")
+        }
+    }
+
     /// Named rows: keys matched on their bytes, escaped keys decoded first, in any order;
     /// prefixes, empty and unknown names refused, each name at most once, every name required.
     @Test func namedRows() throws {
