@@ -76,6 +76,7 @@ NK_TARGET static size_t scan_decimals(const uint8_t *p, size_t length, size_t ma
     const __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48,
         47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
         23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i whitespace = _mm512_broadcast_i32x4(_mm_setr_epi8(' ', -1, -1, -1, -1, -1, -1, -1, -1, '\t', '\n', -1, -1, '\r', -1, -1));
     size_t at = 0, count = 0;       // the current element starts at `at`
     size_t block = 0;               // the commas of p[block..<block + 64] not yet used are in `commas`
     uint64_t commas = 0;
@@ -96,34 +97,40 @@ NK_TARGET static size_t scan_decimals(const uint8_t *p, size_t length, size_t ma
         if (size > 63) break;                                            // long whitespace: the caller's
         __mmask64 inside = ((__mmask64)1 << size) - 1;
         __m512i v = _mm512_maskz_loadu_epi8(inside, p + at);
-        uint64_t space = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n'))
-            | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r')) | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
+        // JSON whitespace, by its low nibble: the byte equals whitespace[its low nibble] (a byte
+        // with its top bit set shuffles to 0, and 0 maps to ' ').
+        uint64_t space = _mm512_cmpeq_epi8_mask(_mm512_shuffle_epi8(whitespace, v), v);
         uint64_t digit = _mm512_mask_cmplt_epu8_mask(inside, _mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
         uint64_t point = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('.'));
         uint64_t minus = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('-'));
-        // Every shift below is by less than 64: positions are at most size ≤ 63.
+        uint64_t zero_digit = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('0'));
+        // Every shift below is by less than 64: positions are at most size ≤ 63. No branch
+        // depends on the number's shape (a point or not, how many digits): real bodies mix them,
+        // and a mispredicted branch costs more than the work. The checks fold into `bad`.
         unsigned start = (unsigned)__builtin_ctzll(~space);              // ≤ size (bytes past it are 0)
         unsigned negative = (unsigned)(minus >> start) & 1;
         unsigned s = start + negative;                                   // the first digit
         unsigned int_digits = (unsigned)__builtin_ctzll(~(digit >> s));
-        if (int_digits == 0 || (int_digits > 1 && p[at + s] == '0')) break;   // no digit; a leading zero
-        unsigned end = s + int_digits, fraction_digits = 0;
-        if ((point >> end) & 1) {                                        // end < size: a point is inside
-            fraction_digits = (unsigned)__builtin_ctzll(~(digit >> (end + 1)));
-            if (fraction_digits == 0) break;                              // "1." is not JSON
-            end += 1 + fraction_digits;
-        }
+        unsigned bad = (int_digits == 0) | ((int_digits > 1) & (unsigned)(zero_digit >> s) & 1);   // no digit; a leading zero
+        unsigned int_end = s + int_digits;                               // ≤ size
+        unsigned has_point = (unsigned)(point >> int_end) & 1;            // then int_end < size
+        unsigned after = int_end + has_point;                            // ≤ size
+        unsigned fraction_digits = has_point ? (unsigned)__builtin_ctzll(~(digit >> after)) : 0;
+        bad |= has_point & (fraction_digits == 0);                        // "1." is not JSON
+        unsigned end = after + fraction_digits;
         // Only whitespace after the number: no exponent, no ']', nothing else.
-        if (((~space & inside) >> end) != 0) break;
+        bad |= ((~space & inside) >> end) != 0;
         unsigned digits = int_digits + fraction_digits;
-        if (digits > 19) break;
+        bad |= digits > 19;
+        if (bad) break;
 
         // The digits, right-aligned in bytes 0…31 (most significant first), the point skipped:
-        // byte j takes digit i = j - (32 - digits), at s + i, or s + i + 1 past the point.
-        __m512i i = _mm512_add_epi8(iota, _mm512_set1_epi8((char)(digits - 32)));
-        __mmask64 used = _mm512_cmpge_epi8_mask(i, _mm512_setzero_si512()) & 0xFFFFFFFFu;
-        __m512i from = _mm512_add_epi8(i, _mm512_set1_epi8((char)s));
-        from = _mm512_mask_add_epi8(from, _mm512_cmpge_epi8_mask(i, _mm512_set1_epi8((char)int_digits)), from, _mm512_set1_epi8(1));
+        // byte j takes the byte at end - 32 + j, or one further left before the fraction's digits;
+        // bytes before the first digit are zeroed.
+        __m512i from = _mm512_add_epi8(iota, _mm512_set1_epi8((char)(end - 32)));
+        __mmask64 before_fraction = fraction_digits ? (__mmask64)(0xFFFFFFFFu >> fraction_digits) : 0;
+        from = _mm512_mask_sub_epi8(from, before_fraction, from, _mm512_set1_epi8(1));
+        __mmask64 used = (__mmask64)(0xFFFFFFFFu << (32 - digits));
         __m512i d = _mm512_maskz_sub_epi8(used, _mm512_permutexvar_epi8(from, v), _mm512_set1_epi8('0'));
         __m512i pairs = _mm512_maddubs_epi16(d, _mm512_set1_epi16(0x010A));              // 10a + b
         __m512i fours = _mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00010064));          // 100a + b
