@@ -71,22 +71,40 @@ NK_TARGET static inline size_t round8(const uint64_t *powers_of_five, __mmask8 l
     return (size_t)__builtin_popcount(undecided);
 }
 
+/// The count of trailing zero bits of each lane (x ≠ 0).
+NK_TARGET static inline __m512i trailing_zeros(__m512i x) {
+    __m512i lowest = _mm512_and_si512(x, _mm512_sub_epi64(_mm512_setzero_si512(), x));
+    return _mm512_sub_epi64(SET(63), _mm512_lzcnt_epi64(lowest));
+}
+
+/// Up to 64 elements per call, in three passes, so that the per-element logic runs eight lanes at
+/// a time instead of as scalar code:
+///   1. the commas delimit the elements; each element's bytes give five bit masks (whitespace,
+///      digits, '.', '-', '0'), kept per element;
+///   2. eight elements at a time, from those masks: the sign, the integer and fraction digits, and
+///      whether the element is anything but `ws* plain-decimal ws*` (the first such ends the run);
+///   3. per element, its digits into one integer; then `round8`.
 NK_TARGET static size_t scan_decimals(const uint8_t *p, size_t length, size_t max, const uint64_t *powers_of_five,
                                       double *value, uint64_t *mantissa, uint64_t *info, size_t *consumed, size_t *left) {
+    enum { CHUNK = 64 };
+    if (max > CHUNK) max = CHUNK;
     const __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48,
         47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
         23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i whitespace = _mm512_broadcast_i32x4(_mm_setr_epi8(' ', -1, -1, -1, -1, -1, -1, -1, -1, '\t', '\n', -1, -1, '\r', -1, -1));
-    size_t at = 0, count = 0;       // the current element starts at `at`
+    _Alignas(64) uint64_t space[CHUNK], digit[CHUNK], point[CHUNK], minus[CHUNK], zero_digit[CHUNK], inside[CHUNK];
+    _Alignas(64) uint64_t start[CHUNK], shape[CHUNK];   // element offsets; end | fraction digits << 8 | digits << 16
+    // Pass 1.
+    size_t at = 0, n = 0;           // the current element starts at `at`
     size_t block = 0;               // the commas of p[block..<block + 64] not yet used are in `commas`
     uint64_t commas = 0;
-    while (count < max) {
+    while (n < max) {
         // The element's end: the next comma. Only this chain (a count of trailing zeros, one bit
-        // cleared) runs from element to element; each element's own work overlaps the next.
+        // cleared) runs from element to element.
         while (commas == 0) {
-            if (block >= length) goto done;
-            size_t left = length - block;
-            __mmask64 readable = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
+            if (block >= length) goto collected;
+            size_t rest = length - block;
+            __mmask64 readable = rest >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << rest) - 1);
             commas = _mm512_mask_cmpeq_epi8_mask(readable, _mm512_maskz_loadu_epi8(readable, p + block), _mm512_set1_epi8(','));
             if (commas == 0) block += 64;
         }
@@ -95,38 +113,67 @@ NK_TARGET static size_t scan_decimals(const uint8_t *p, size_t length, size_t ma
         if (commas == 0) block += 64;
         size_t size = comma - at;
         if (size > 63) break;                                            // long whitespace: the caller's
-        __mmask64 inside = ((__mmask64)1 << size) - 1;
-        __m512i v = _mm512_maskz_loadu_epi8(inside, p + at);
+        __mmask64 in = ((__mmask64)1 << size) - 1;
+        __m512i v = _mm512_maskz_loadu_epi8(in, p + at);
         // JSON whitespace, by its low nibble: the byte equals whitespace[its low nibble] (a byte
         // with its top bit set shuffles to 0, and 0 maps to ' ').
-        uint64_t space = _mm512_cmpeq_epi8_mask(_mm512_shuffle_epi8(whitespace, v), v);
-        uint64_t digit = _mm512_mask_cmplt_epu8_mask(inside, _mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
-        uint64_t point = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('.'));
-        uint64_t minus = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('-'));
-        uint64_t zero_digit = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('0'));
-        // Every shift below is by less than 64: positions are at most size ≤ 63. No branch
-        // depends on the number's shape (a point or not, how many digits): real bodies mix them,
-        // and a mispredicted branch costs more than the work. The checks fold into `bad`.
-        unsigned start = (unsigned)__builtin_ctzll(~space);              // ≤ size (bytes past it are 0)
-        unsigned negative = (unsigned)(minus >> start) & 1;
-        unsigned s = start + negative;                                   // the first digit
-        unsigned int_digits = (unsigned)__builtin_ctzll(~(digit >> s));
-        unsigned bad = (int_digits == 0) | ((int_digits > 1) & (unsigned)(zero_digit >> s) & 1);   // no digit; a leading zero
-        unsigned int_end = s + int_digits;                               // ≤ size
-        unsigned has_point = (unsigned)(point >> int_end) & 1;            // then int_end < size
-        unsigned after = int_end + has_point;                            // ≤ size
-        unsigned fraction_digits = has_point ? (unsigned)__builtin_ctzll(~(digit >> after)) : 0;
-        bad |= has_point & (fraction_digits == 0);                        // "1." is not JSON
-        unsigned end = after + fraction_digits;
+        space[n] = _mm512_cmpeq_epi8_mask(_mm512_shuffle_epi8(whitespace, v), v);
+        digit[n] = _mm512_mask_cmplt_epu8_mask(in, _mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
+        point[n] = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('.'));
+        minus[n] = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('-'));
+        zero_digit[n] = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('0'));
+        inside[n] = in;
+        start[n] = at;
+        n++;
+        at = comma + 1;
+    }
+collected:;
+    // Pass 2. Every shift is by less than 64: positions are at most the element's size ≤ 63. No
+    // branch depends on a number's shape (real bodies mix '60', '0.0' and '12.361338544064312').
+    size_t count = n;
+    for (size_t k = 0; k < n; k += 8) {
+        __mmask8 live = n - k >= 8 ? 0xFF : (__mmask8)((1u << (n - k)) - 1);
+        const __m512i one = SET(1), zero = _mm512_setzero_si512();
+        __m512i sp = _mm512_maskz_load_epi64(live, space + k), dg = _mm512_maskz_load_epi64(live, digit + k);
+        __m512i pt = _mm512_maskz_load_epi64(live, point + k), mn = _mm512_maskz_load_epi64(live, minus + k);
+        __m512i zd = _mm512_maskz_load_epi64(live, zero_digit + k), in = _mm512_maskz_load_epi64(live, inside + k);
+        __m512i first = trailing_zeros(_mm512_andnot_si512(sp, SET(-1)));       // the first non-space byte
+        __m512i negative = _mm512_and_si512(_mm512_srlv_epi64(mn, first), one);
+        __m512i s = _mm512_add_epi64(first, negative);                          // the first digit
+        __m512i int_digits = trailing_zeros(_mm512_andnot_si512(_mm512_srlv_epi64(dg, s), SET(-1)));
+        __mmask8 bad = _mm512_cmpeq_epi64_mask(int_digits, zero)                  // no digit; a leading zero
+            | (_mm512_cmpgt_epi64_mask(int_digits, one) & _mm512_test_epi64_mask(_mm512_srlv_epi64(zd, s), one));
+        __m512i int_end = _mm512_add_epi64(s, int_digits);
+        __m512i has_point = _mm512_and_si512(_mm512_srlv_epi64(pt, int_end), one);
+        __m512i after = _mm512_add_epi64(int_end, has_point);
+        __mmask8 pointed = _mm512_test_epi64_mask(has_point, one);
+        __m512i fraction_digits = _mm512_maskz_mov_epi64(pointed,
+            trailing_zeros(_mm512_andnot_si512(_mm512_srlv_epi64(dg, after), SET(-1))));
+        bad |= pointed & _mm512_cmpeq_epi64_mask(fraction_digits, zero);          // "1." is not JSON
+        __m512i end = _mm512_add_epi64(after, fraction_digits);
         // Only whitespace after the number: no exponent, no ']', nothing else.
-        bad |= ((~space & inside) >> end) != 0;
-        unsigned digits = int_digits + fraction_digits;
-        bad |= digits > 19;
-        if (bad) break;
-
-        // The digits, right-aligned in bytes 0…31 (most significant first), the point skipped:
-        // byte j takes the byte at end - 32 + j, or one further left before the fraction's digits;
-        // bytes before the first digit are zeroed.
+        bad |= _mm512_test_epi64_mask(_mm512_srlv_epi64(_mm512_andnot_si512(sp, in), end), SET(-1));
+        __m512i digits = _mm512_add_epi64(int_digits, fraction_digits);
+        bad |= _mm512_cmpgt_epi64_mask(digits, SET(19));
+        __m512i at_first = _mm512_add_epi64(_mm512_maskz_load_epi64(live, start + k), first);
+        _mm512_store_epi64(shape + k, _mm512_or_si512(end, _mm512_or_si512(_mm512_slli_epi64(fraction_digits, 8),
+                                                                            _mm512_slli_epi64(digits, 16))));
+        // info without its value bits: fraction digits, sign, length, offset.
+        _mm512_mask_storeu_epi64(info + k, live, _mm512_or_si512(
+            _mm512_or_si512(fraction_digits, _mm512_slli_epi64(negative, 8)),
+            _mm512_or_si512(_mm512_slli_epi64(_mm512_sub_epi64(end, first), NK_INFO_LENGTH_SHIFT),
+                            _mm512_slli_epi64(at_first, NK_INFO_START_SHIFT))));
+        bad &= live;
+        if (bad) { count = k + (size_t)__builtin_ctz(bad); break; }
+    }
+    *consumed = count < n ? start[count] : at;
+    // Pass 3: the digits, right-aligned in bytes 0…31 (most significant first), the point skipped:
+    // byte j takes the byte at end - 32 + j, or one further left before the fraction's digits;
+    // bytes before the first digit are zeroed. Then combined in pairs, fours and eights.
+    for (size_t j = 0; j < count; j++) {
+        unsigned end = (unsigned)(shape[j] & 0xFF), fraction_digits = (unsigned)(shape[j] >> 8) & 0xFF;
+        unsigned digits = (unsigned)(shape[j] >> 16);
+        __m512i v = _mm512_maskz_loadu_epi8(inside[j], p + start[j]);
         __m512i from = _mm512_add_epi8(iota, _mm512_set1_epi8((char)(end - 32)));
         __mmask64 before_fraction = fraction_digits ? (__mmask64)(0xFFFFFFFFu >> fraction_digits) : 0;
         from = _mm512_mask_sub_epi8(from, before_fraction, from, _mm512_set1_epi8(1));
@@ -139,14 +186,8 @@ NK_TARGET static size_t scan_decimals(const uint8_t *p, size_t length, size_t ma
         uint64_t high = (uint32_t)_mm_extract_epi32(_mm512_castsi512_si128(eights), 1);
         __m128i lane1 = _mm512_extracti32x4_epi32(eights, 1);
         uint64_t middle = (uint32_t)_mm_cvtsi128_si32(lane1), low = (uint32_t)_mm_extract_epi32(lane1, 1);
-        mantissa[count] = (high * 100000000u + middle) * 100000000u + low;
-        info[count] = fraction_digits | (negative ? NK_INFO_NEGATIVE : 0)
-            | (uint64_t)(end - start) << NK_INFO_LENGTH_SHIFT | (uint64_t)(at + start) << NK_INFO_START_SHIFT;
-        count++;
-        at = comma + 1;
+        mantissa[j] = (high * 100000000u + middle) * 100000000u + low;
     }
-done:
-    *consumed = at;
     *left = 0;
     for (size_t k = 0; k < count; k += 8) {
         __mmask8 live = count - k >= 8 ? 0xFF : (__mmask8)((1u << (count - k)) - 1);
