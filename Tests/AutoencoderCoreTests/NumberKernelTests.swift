@@ -64,7 +64,11 @@ struct NumberKernelTests {
 
     /// `body` as bytes with a NUL after it; `parseLeading` on it (all of it unless `count`).
     func leading(_ body: String, count: Int? = nil, max: Int = 1_000) -> (values: [Double], bytes: Int) {
-        var bytes = Array(body.utf8)
+        leading(bytes: Array(body.utf8), count: count, max: max)
+    }
+
+    func leading(bytes body: [UInt8], count: Int? = nil, max: Int = 1_000) -> (values: [Double], bytes: Int) {
+        var bytes = body
         let n = count ?? bytes.count
         bytes.append(0)
         var out = [Double](repeating: .nan, count: max)
@@ -126,6 +130,47 @@ struct NumberKernelTests {
         let run = leading(body)
         #expect(run.values == [1.5, -2.25, 0.125])
         #expect(run.bytes == "1.5, -2.25, 0.125,".utf8.count)
+    }
+
+    /// Random bytes from JSON's alphabet and a few others, against a model of the rule written
+    /// independently: elements are taken while each is at most 63 bytes, is a plain decimal
+    /// (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`, at most 19 digits) between JSON whitespace, and is followed
+    /// by a comma; the values are `strtod`'s.
+    @Test func matchesAModelOfTheRuleOnRandomBytes() throws {
+        let plain = try Regex("^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$")
+        let alphabet = Array("01234567890123456789000111999-..,,,,   eE+]x\t\n\r".utf8) + [0, 0xFF, 0x0B]
+        var rng = SplitMix64(seed: 99)
+        var taken = 0
+        for _ in 0..<3_000 {
+            // Elements: plain decimals, some with a random byte changed or inserted, some junk.
+            var bytes: [UInt8] = []
+            for _ in 0..<Int(rng.next() % 40) {
+                var element = Array(plainDecimal(&rng).utf8)
+                switch rng.next() % 10 {
+                case 0: element[Int(rng.next() % UInt64(element.count))] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                case 1: element.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: Int(rng.next() % UInt64(element.count + 1)))
+                case 2: element = (0..<Int(rng.next() % 6)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+                default: break
+                }
+                let spaces = [[], [0x20], [0x0A, 0x20, 0x20], [0x09]] as [[UInt8]]
+                bytes += spaces[Int(rng.next() % 4)] + element + spaces[Int(rng.next() % 4)] + [UInt8(ascii: ",")]
+            }
+            if rng.next() % 2 == 0 { bytes += Array("1]".utf8) }
+            var expected: [Double] = []
+            var start = 0
+            for (i, b) in bytes.enumerated() where b == UInt8(ascii: ",") {
+                let element = bytes[start..<i]
+                let trimmed = element.drop { [0x20, 0x09, 0x0A, 0x0D].contains($0) }.reversed().drop { [0x20, 0x09, 0x0A, 0x0D].contains($0) }.reversed()
+                let text = String(decoding: Array(trimmed), as: UTF8.self)
+                guard element.count <= 63, text.wholeMatch(of: plain) != nil, text.filter(\.isNumber).count <= 19 else { break }
+                expected.append(Double(text)!)
+                start = i + 1
+            }
+            let run = leading(bytes: bytes)
+            #expect(run.values.map(\.bitPattern) == expected.map(\.bitPattern), "\(bytes)")
+            taken += expected.count
+        }
+        #expect(taken > 10_000)   // the model accepts enough to mean something
     }
 
     @Test func takesElementsWithinReachOfTheCommaLimitAndMax() {
