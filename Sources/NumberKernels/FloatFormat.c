@@ -12,7 +12,7 @@
 //      length.
 // Subnormals and non-finite values are left to the caller (rare: they stop the run).
 //
-// Checked against `FloatText.write` on all 2^32 bit patterns (`ae-bench float-text --kernel`).
+// Checked against `FloatText.write` on all 2^32 bit patterns (`ae-bench float-text --kernel --stride 1`).
 
 #include "NumberKernels.h"
 #include "Internal.h"
@@ -132,19 +132,14 @@ void nk_build_format_layouts(void) { build_layouts(); }
 
 #define SET(x) _mm512_set1_epi64((long long)(x))
 
-/// The high 64 bits of a · b, for a < 2^63 and b < 2^60 (so the middle sum cannot carry out).
-NK_TARGET static inline __m512i multiply_high(__m512i a, __m512i b) {
-    const __m512i low32 = SET(0xFFFFFFFF);
-    __m512i ah = _mm512_srli_epi64(a, 32), bh = _mm512_srli_epi64(b, 32);
-    __m512i ll = _mm512_mul_epu32(a, b), hl = _mm512_mul_epu32(ah, b);
-    __m512i lh = _mm512_mul_epu32(a, bh), hh = _mm512_mul_epu32(ah, bh);
-    __m512i middle = _mm512_add_epi64(_mm512_add_epi64(_mm512_srli_epi64(ll, 32), _mm512_and_si512(hl, low32)), lh);
-    return _mm512_add_epi64(_mm512_add_epi64(hh, _mm512_srli_epi64(hl, 32)), _mm512_srli_epi64(middle, 32));
-}
-
-/// FloatText.roundToOdd: ⌊g · cp / 2^95⌋, its lowest bit set when inexact.
-NK_TARGET static inline __m512i round_to_odd(__m512i g, __m512i cp) {
-    __m512i x1 = multiply_high(g, cp);
+/// FloatText.roundToOdd(g, cb << h): ⌊g · cb · 2^h / 2^95⌋, its lowest bit set when inexact. For a
+/// Float, cb < 2^26 and h is 33…36, so g · cb is two 32 × 32-bit products (g's halves) and the
+/// shift by h splits at a known place: x1 = ⌊g · cb · 2^h / 2^64⌋ = (T << (h - 32)) | (B mod 2^32) >>
+/// (64 - h), where B = (g mod 2^32) · cb and T = (g >> 32) · cb + (B >> 32).
+NK_TARGET static inline __m512i round_to_odd(__m512i g_high, __m512i g, __m512i cb, __m512i up, __m512i down) {
+    __m512i b = _mm512_mul_epu32(g, cb);
+    __m512i t = _mm512_add_epi64(_mm512_mul_epu32(g_high, cb), _mm512_srli_epi64(b, 32));
+    __m512i x1 = _mm512_or_si512(_mm512_sllv_epi64(t, up), _mm512_srlv_epi64(_mm512_and_si512(b, SET(0xFFFFFFFF)), down));
     __m512i sticky = _mm512_srli_epi64(_mm512_add_epi64(_mm512_and_si512(x1, SET(0xFFFFFFFF)), SET(0xFFFFFFFF)), 32);
     return _mm512_or_si512(_mm512_srli_epi64(x1, 31), sticky);
 }
@@ -178,9 +173,11 @@ NK_TARGET static inline __mmask8 decimal8(__m512i bits, __m512i *low, __m512i *h
     __m512i h = _mm512_add_epi64(_mm512_add_epi64(q, _mm512_srai_epi64(_mm512_mul_epi32(_mm512_sub_epi64(zero, k), SET(1741647)), 19)), SET(33));
     __mmask8 normal = _mm512_cmpneq_epi64_mask(bq, zero);                      // else k + 45 < 0
     __m512i g = _mm512_mask_i64gather_epi64(zero, normal, _mm512_add_epi64(k, SET(45)), (const void *)powers_of_ten, 8);
-    __m512i vb = round_to_odd(g, _mm512_sllv_epi64(cb, h));
-    __m512i vbl = round_to_odd(g, _mm512_sllv_epi64(cbl, h));
-    __m512i vbr = round_to_odd(g, _mm512_sllv_epi64(cbr, h));
+    __m512i g_high = _mm512_srli_epi64(g, 32);
+    __m512i up = _mm512_sub_epi64(h, SET(32)), down = _mm512_sub_epi64(SET(64), h);
+    __m512i vb = round_to_odd(g_high, g, cb, up, down);
+    __m512i vbl = round_to_odd(g_high, g, cbl, up, down);
+    __m512i vbr = round_to_odd(g_high, g, cbr, up, down);
     __m512i out = _mm512_and_si512(c, SET(1));
     __m512i s = _mm512_srli_epi64(vb, 2);                                        // < 2^28
     __m512i sp10 = _mm512_mul_epu32(_mm512_srli_epi64(_mm512_mul_epu32(s, SET(0xCCCCCCCD)), 35), SET(10));
@@ -247,29 +244,30 @@ NK_TARGET static inline __mmask8 decimal8(__m512i bits, __m512i *low, __m512i *h
     return left;
 }
 
-/// Sixteen values per step: two independent blocks of eight, so that one's long chains of
-/// products overlap the other's.
+/// Up to 64 values per chunk, in two passes: every block of eight through `decimal8` (the blocks
+/// are independent, so their long chains of products overlap), then each value's text, up to
+/// the first value left to the caller.
 NK_TARGET static size_t write_list(const float *x, size_t n, uint8_t *out, size_t *done) {
+    enum { CHUNK = 64 };
     uint8_t *p = out;
     size_t i = 0;
     const __m512i first = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
     const __m512i second = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+    _Alignas(64) uint8_t source[CHUNK * 16];
+    _Alignas(64) uint64_t indices[CHUNK];
     while (i < n) {
-        size_t m = n - i < 16 ? n - i : 16;
-        unsigned live = (1u << m) - 1;
-        __m512i bits0 = _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32((__mmask8)live, x + i));
-        __m512i bits1 = _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32((__mmask8)(live >> 8), x + i + 8));
-        __m512i low0, high0, index0, low1, high1, index1;
-        unsigned left = (decimal8(bits0, &low0, &high0, &index0) | (unsigned)decimal8(bits1, &low1, &high1, &index1) << 8) & live;
-        size_t count = left ? (size_t)__builtin_ctz(left) : m;
-        _Alignas(64) uint8_t source[256];
-        _Alignas(64) uint64_t indices[16];
-        _mm512_store_si512((void *)source, _mm512_permutex2var_epi64(low0, first, high0));
-        _mm512_store_si512((void *)(source + 64), _mm512_permutex2var_epi64(low0, second, high0));
-        _mm512_store_si512((void *)(source + 128), _mm512_permutex2var_epi64(low1, first, high1));
-        _mm512_store_si512((void *)(source + 192), _mm512_permutex2var_epi64(low1, second, high1));
-        _mm512_store_si512((void *)indices, index0);
-        _mm512_store_si512((void *)(indices + 8), index1);
+        size_t m = n - i < CHUNK ? n - i : CHUNK;
+        uint64_t left = 0;
+        for (size_t k = 0; k < m; k += 8) {
+            __mmask8 live = m - k >= 8 ? 0xFF : (__mmask8)((1u << (m - k)) - 1);
+            __m512i bits = _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32(live, x + i + k));
+            __m512i low, high, index;
+            left |= (uint64_t)(decimal8(bits, &low, &high, &index) & live) << k;
+            _mm512_store_si512((void *)(source + 16 * k), _mm512_permutex2var_epi64(low, first, high));
+            _mm512_store_si512((void *)(source + 16 * k + 64), _mm512_permutex2var_epi64(low, second, high));
+            _mm512_store_si512((void *)(indices + k), index);
+        }
+        size_t count = left ? (size_t)__builtin_ctzll(left) : m;
         for (size_t j = 0; j < count; j++) {
             const layout *l = &layouts[indices[j]];
             __m128i text = _mm_shuffle_epi8(_mm_load_si128((const __m128i *)(source + 16 * j)),
