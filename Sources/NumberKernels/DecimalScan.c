@@ -1,14 +1,14 @@
-// Plain JSON decimals, one element per step, without a loop per digit: `DecimalParser` and the
-// server's `RequestParser` are the specification; this finds what their scalar loops find.
+// Plain JSON decimals without a loop per byte or per digit: `DecimalParser` and the server's
+// `RequestParser` are the specification; this finds what their scalar loops find.
 //
 // The commas, 64 bytes at a time, delimit the elements. Each element's bytes (loaded masked: never
-// past it) are classified into bit masks (whitespace, digits, '.', '-'); counting trailing zeros of
-// those gives the number's sign, integer digits and fraction digits, and checks nothing else is
-// there. Its digits are then
-// moved (one byte permute, VBMI) to the right end of 32 bytes without the point, and combined in
-// pairs, fours and eights by multiply-add instructions into one integer. Then, eight at a time,
-// the Eisel–Lemire rounding of `DecimalParser.eiselLemire` (read it first: this repeats its steps
-// lane by lane), except its rare second product, which is left to the caller.
+// past it) are classified into bit masks (whitespace, digits, '.', '-', '0'). Eight elements at a
+// time, counting trailing zeros of those masks gives the number's sign, integer digits and
+// fraction digits, and checks that nothing else is there. Each number's digits are then moved
+// (one byte permute, VBMI) to the right end of 32 bytes without the point, and combined in pairs,
+// fours and eights by multiply-add instructions into one integer. Then, eight at a time, the
+// Eisel–Lemire rounding of `DecimalParser.eiselLemire` (read it first: this repeats its steps lane
+// by lane), except its rare second product, which is left to the caller.
 
 #include "NumberKernels.h"
 #include "Internal.h"

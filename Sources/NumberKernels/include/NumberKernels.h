@@ -30,8 +30,9 @@ size_t nk_write_list(const float *x, size_t n, uint8_t *out, size_t *done);
 
 /// Reads the leading elements of a JSON array's remainder at p[0..<length], as long as each is
 /// `whitespace* number whitespace* ,` where the number is a plain decimal of RFC 8259's grammar
-/// (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`, no exponent) with at most 19 digits. It stops before the
-/// first element that is anything else (the last one, before `]`, always is), or after `max` (at most 64).
+/// (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`, no exponent) with at most 19 digits, and the element (before
+/// its comma) is at most 63 bytes. It stops before the first element that is anything else (the
+/// last one, before `]`, always is), or after `max` elements (at most 64 per call).
 /// For element i: `value[i]` is the number correctly rounded to a double, by the Eisel–Lemire
 /// algorithm as `DecimalParser.eiselLemire` does it (`powers_of_five`: its table, 5^-27…5^27 as
 /// two words each), or NaN where it needs more than one product (about 1 in 500: then
