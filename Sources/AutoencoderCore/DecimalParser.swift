@@ -212,7 +212,7 @@ public enum DecimalParser {
     }
 
     /// Whether `parseLeading` runs the AVX-512 kernel on this machine (otherwise it reads nothing).
-    public static let hasKernel = nk_available() != 0
+    public static let hasKernel = nk_scan_available() != 0
 
     /// Reads the leading elements of a JSON array's remainder at `base[0..<count]`, each
     /// `whitespace* number whitespace* ,` with a plain decimal number (no exponent, at most 19

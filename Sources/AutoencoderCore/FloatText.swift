@@ -47,7 +47,7 @@ public enum FloatText {
     }
 
     /// Whether `writeLeading` runs the AVX-512 kernel on this machine (otherwise it writes nothing).
-    public static let hasKernel = nk_available() != 0
+    public static let hasKernel = nk_write_available() != 0
 
     /// Bytes of room `writeLeading` needs per value.
     public static let leadingBytesPerValue = Int(NK_BYTES_PER_VALUE)

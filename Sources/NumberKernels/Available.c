@@ -3,20 +3,26 @@
 
 #include <pthread.h>
 
-static int available;
+static int writes, scans;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void initialize(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    available = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+    writes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
         && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
-        && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vbmi");
-    nk_build_format_layouts();
+        && __builtin_cpu_supports("avx512cd");
+    scans = writes && __builtin_cpu_supports("avx512vbmi");
+    if (writes) nk_build_format_layouts();
 #endif
 }
 
-int nk_available(void) {
+int nk_write_available(void) {
     pthread_once(&once, initialize);
-    return available;
+    return writes;
+}
+
+int nk_scan_available(void) {
+    pthread_once(&once, initialize);
+    return scans;
 }

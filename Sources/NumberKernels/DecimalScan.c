@@ -20,7 +20,7 @@
 #define SET(x) _mm512_set1_epi64((long long)(x))
 
 /// The 128-bit product of a and b, as (high, low) 64-bit halves, from four 32 × 32-bit products.
-NK_TARGET static inline __m512i multiply_full(__m512i a, __m512i b, __m512i *low) {
+NK_SCAN_TARGET static inline __m512i multiply_full(__m512i a, __m512i b, __m512i *low) {
     const __m512i low32 = SET(0xFFFFFFFF);
     __m512i ah = _mm512_srli_epi64(a, 32), bh = _mm512_srli_epi64(b, 32);
     __m512i ll = _mm512_mul_epu32(a, b), lh = _mm512_mul_epu32(a, bh);
@@ -34,7 +34,7 @@ NK_TARGET static inline __m512i multiply_full(__m512i a, __m512i b, __m512i *low
 
 /// DecimalParser.eiselLemire(m, -fraction digits) for eight elements (q is -19…0 here, and m < 10^19),
 /// signed; NaN and NK_INFO_LEFT where the first product leaves it undecided. Returns how many.
-NK_TARGET static inline size_t round8(const uint64_t *powers_of_five, __mmask8 live, const uint64_t *mantissa,
+NK_SCAN_TARGET static inline size_t round8(const uint64_t *powers_of_five, __mmask8 live, const uint64_t *mantissa,
                                       uint64_t *info, double *value) {
     const __m512i zero = _mm512_setzero_si512();
     __m512i w = _mm512_maskz_loadu_epi64(live, mantissa);
@@ -72,7 +72,7 @@ NK_TARGET static inline size_t round8(const uint64_t *powers_of_five, __mmask8 l
 }
 
 /// The count of trailing zero bits of each lane (x ≠ 0).
-NK_TARGET static inline __m512i trailing_zeros(__m512i x) {
+NK_SCAN_TARGET static inline __m512i trailing_zeros(__m512i x) {
     __m512i lowest = _mm512_and_si512(x, _mm512_sub_epi64(_mm512_setzero_si512(), x));
     return _mm512_sub_epi64(SET(63), _mm512_lzcnt_epi64(lowest));
 }
@@ -84,7 +84,7 @@ NK_TARGET static inline __m512i trailing_zeros(__m512i x) {
 ///   2. eight elements at a time, from those masks: the sign, the integer and fraction digits, and
 ///      whether the element is anything but `ws* plain-decimal ws*` (the first such ends the run);
 ///   3. per element, its digits into one integer; then `round8`.
-NK_TARGET static size_t scan_decimals(const uint8_t *p, size_t length, size_t max, const uint64_t *powers_of_five,
+NK_SCAN_TARGET static size_t scan_decimals(const uint8_t *p, size_t length, size_t max, const uint64_t *powers_of_five,
                                       double *value, uint64_t *mantissa, uint64_t *info, size_t *consumed, size_t *left) {
     enum { CHUNK = 64 };
     if (max > CHUNK) max = CHUNK;
@@ -201,7 +201,7 @@ size_t nk_scan_decimals(const uint8_t *p, size_t length, size_t max, const uint6
     return scan_decimals(p, length, max, powers_of_five, value, mantissa, info, consumed, left);
 }
 
-#else  // not x86-64: nk_available() is 0, so this is never called.
+#else  // not x86-64: nk_scan_available() is 0, so this is never called.
 
 size_t nk_scan_decimals(const uint8_t *p, size_t length, size_t max, const uint64_t *powers_of_five,
                         double *value, uint64_t *mantissa, uint64_t *info, size_t *consumed, size_t *left) {

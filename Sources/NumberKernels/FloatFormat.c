@@ -136,7 +136,7 @@ void nk_build_format_layouts(void) { build_layouts(); }
 /// Float, cb < 2^26 and h is 33…36, so g · cb is two 32 × 32-bit products (g's halves) and the
 /// shift by h splits at a known place: x1 = ⌊g · cb · 2^h / 2^64⌋ = (T << (h - 32)) | (B mod 2^32) >>
 /// (64 - h), where B = (g mod 2^32) · cb and T = (g >> 32) · cb + (B >> 32).
-NK_TARGET static inline __m512i round_to_odd(__m512i g_high, __m512i g, __m512i cb, __m512i up, __m512i down) {
+NK_WRITE_TARGET static inline __m512i round_to_odd(__m512i g_high, __m512i g, __m512i cb, __m512i up, __m512i down) {
     __m512i b = _mm512_mul_epu32(g, cb);
     __m512i t = _mm512_add_epi64(_mm512_mul_epu32(g_high, cb), _mm512_srli_epi64(b, 32));
     __m512i x1 = _mm512_or_si512(_mm512_sllv_epi64(t, up), _mm512_srlv_epi64(_mm512_and_si512(b, SET(0xFFFFFFFF)), down));
@@ -146,7 +146,7 @@ NK_TARGET static inline __m512i round_to_odd(__m512i g_high, __m512i g, __m512i 
 
 /// Eight values (zero-extended bit patterns) → their source bytes (low and high words), layout
 /// indices, and the lanes left to the caller.
-NK_TARGET static inline __mmask8 decimal8(__m512i bits, __m512i *low, __m512i *high, __m512i *index) {
+NK_WRITE_TARGET static inline __mmask8 decimal8(__m512i bits, __m512i *low, __m512i *high, __m512i *index) {
     const __m512i zero = _mm512_setzero_si512();
     __m512i t = _mm512_and_si512(bits, SET(0x7FFFFF));
     __m512i bq = _mm512_and_si512(_mm512_srli_epi64(bits, 23), SET(0xFF));
@@ -247,7 +247,7 @@ NK_TARGET static inline __mmask8 decimal8(__m512i bits, __m512i *low, __m512i *h
 /// Up to 64 values per chunk, in two passes: every block of eight through `decimal8` (the blocks
 /// are independent, so their long chains of products overlap), then each value's text, up to
 /// the first value left to the caller.
-NK_TARGET static size_t write_list(const float *x, size_t n, uint8_t *out, size_t *done) {
+NK_WRITE_TARGET static size_t write_list(const float *x, size_t n, uint8_t *out, size_t *done) {
     enum { CHUNK = 64 };
     uint8_t *p = out;
     size_t i = 0;
@@ -287,7 +287,7 @@ size_t nk_write_list(const float *x, size_t n, uint8_t *out, size_t *done) {
     return write_list(x, n, out, done);
 }
 
-#else  // not x86-64: nk_available() is 0, so these are never called.
+#else  // not x86-64: nk_write_available() is 0, so this is never called.
 
 void nk_build_format_layouts(void) {}
 size_t nk_write_list(const float *x, size_t n, uint8_t *out, size_t *done) {

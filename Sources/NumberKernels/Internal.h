@@ -1,10 +1,12 @@
 #ifndef NUMBER_KERNELS_INTERNAL_H
 #define NUMBER_KERNELS_INTERNAL_H
 
-/// The functions' common target: every x86 CPU with VBMI (Ice Lake and later) has the rest.
-#define NK_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx512vbmi")))
+/// The formatter's target: Skylake-SP and later.
+#define NK_WRITE_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd")))
+/// The parser's: it also permutes bytes (VBMI: Ice Lake and later).
+#define NK_SCAN_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx512vbmi")))
 
-/// Fills FloatFormat.c's layout table (once, from nk_available).
+/// Fills FloatFormat.c's layout table (once, from the availability check).
 void nk_build_format_layouts(void);
 
 #endif

@@ -10,9 +10,12 @@
 // AVX-512 kernels for the numbers in the server's JSON: the scalar Swift code in AutoencoderCore
 // (`FloatText`, `DecimalParser`) is their specification and their fallback.
 
-/// 1 if this CPU and OS run the kernels (AVX-512 F, BW, DQ, VL, CD and VBMI), 0 if not. Checked
-/// once. Call the others only when it is 1.
-int nk_available(void);
+/// 1 if this CPU and OS run `nk_write_list` (AVX-512 F, BW, DQ, VL and CD: Skylake-SP and later),
+/// 0 if not. Checked once; call it only when this is 1.
+int nk_write_available(void);
+
+/// 1 if this CPU and OS run `nk_scan_decimals` (those and VBMI: Ice Lake and later), 0 if not.
+int nk_scan_available(void);
 
 /// Writes the shortest round-trip text of x[0], x[1], … (exactly `FloatText.write`'s text, which
 /// is Swift's `Float.description`), each followed by a comma, and stops at n or before the first
