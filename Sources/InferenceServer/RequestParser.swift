@@ -52,6 +52,9 @@ struct RequestParser {
         return try parseTop(&c, &values)
     }
 
+    private static let features: StaticString = "features"
+    private static let instances: StaticString = "instances"
+
     /// An empty body's bytes: its NUL. Written once, never mutated.
     nonisolated(unsafe) private static let empty: UnsafePointer<UInt8> = {
         let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
@@ -288,6 +291,8 @@ struct RequestParser {
     private func parseString(_ c: inout Cursor) throws(RequestError) -> String {
         guard c.peek() == UInt8(ascii: "\"") else { throw RequestError("malformed JSON at byte \(c.i): expected a string key") }
         c.i += 1
+        // Every request's top-level key, written plainly: matched on its bytes, no String built.
+        if let key = plainKey(&c, Self.features) ?? plainKey(&c, Self.instances) { return key }
         var bytes: [UInt8] = []
         while true {
             guard c.i < c.end else { throw RequestError("malformed JSON: unterminated string") }
@@ -323,6 +328,16 @@ struct RequestParser {
         }
         guard let s = String(validating: bytes, as: UTF8.self) else { throw RequestError("malformed JSON: invalid UTF-8 in a string") }
         return s
+    }
+
+    /// `key` if the string at the cursor (past its opening quote) is exactly it, without escapes;
+    /// the cursor then moves past the closing quote.
+    @inline(__always)
+    private func plainKey(_ c: inout Cursor, _ key: StaticString) -> String? {
+        let n = key.utf8CodeUnitCount
+        guard c.i + n < c.end, memcmp(c.base + c.i, key.utf8Start, n) == 0, c.base[c.i + n] == UInt8(ascii: "\"") else { return nil }
+        c.i += n + 1
+        return key.description
     }
 
     private func hex4(_ c: inout Cursor) throws(RequestError) -> UInt32 {
