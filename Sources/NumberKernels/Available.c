@@ -12,7 +12,7 @@ static void initialize(void) {
     writes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
         && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
         && __builtin_cpu_supports("avx512cd");
-    scans = writes && __builtin_cpu_supports("avx512vbmi");
+    scans = writes && __builtin_cpu_supports("avx512vbmi2");
     if (writes) nk_build_format_layouts();
 #endif
 }

@@ -2,13 +2,13 @@
 // `RequestParser` are the specification; this finds what their scalar loops find.
 //
 // The commas, 64 bytes at a time, delimit the elements. Each element's bytes (loaded masked: never
-// past it) are classified into bit masks (whitespace, digits, '.', '-', '0'). Eight elements at a
-// time, counting trailing zeros of those masks gives the number's sign, integer digits and
-// fraction digits, and checks that nothing else is there. Each number's digits are then moved
-// (one byte permute, VBMI) to the right end of 32 bytes without the point, and combined in pairs,
-// fours and eights by multiply-add instructions into one integer. Then, eight at a time, the
-// Eisel–Lemire rounding of `DecimalParser.eiselLemire` (read it first: this repeats its steps lane
-// by lane), except its rare second product, which is left to the caller.
+// past it) are classified into bit masks (whitespace, digits, '.', '-', '0'), and its digits are
+// moved together and to the right end of 32 bytes (compress, expand: VBMI2), then combined in
+// pairs, fours and eights by multiply-add instructions into one integer. Eight elements at a time,
+// counting trailing zeros of the masks gives the number's sign, integer digits and fraction
+// digits, and checks that nothing else is there. Then, eight at a time, the Eisel–Lemire rounding
+// of `DecimalParser.eiselLemire` (read it first: this repeats its steps lane by lane), except its
+// rare second product, which is left to the caller.
 
 #include "NumberKernels.h"
 #include "Internal.h"
@@ -77,23 +77,20 @@ NK_SCAN_TARGET static inline __m512i trailing_zeros(__m512i x) {
     return _mm512_sub_epi64(SET(63), _mm512_lzcnt_epi64(lowest));
 }
 
-/// Up to 64 elements per call, in three passes, so that the per-element logic runs eight lanes at
-/// a time instead of as scalar code:
+/// Up to 64 elements per call, in passes, so that the per-element logic runs eight lanes at a time
+/// instead of as scalar code:
 ///   1. the commas delimit the elements; each element's bytes give five bit masks (whitespace,
-///      digits, '.', '-', '0'), kept per element;
+///      digits, '.', '-', '0'), kept per element, and its digits as one integer;
 ///   2. eight elements at a time, from those masks: the sign, the integer and fraction digits, and
 ///      whether the element is anything but `ws* plain-decimal ws*` (the first such ends the run);
-///   3. per element, its digits into one integer; then `round8`.
+///   then `round8`.
 NK_SCAN_TARGET static size_t scan_decimals(const uint8_t *p, size_t length, size_t max, const uint64_t *powers_of_five,
                                       double *value, uint64_t *mantissa, uint64_t *info, size_t *consumed, size_t *left) {
     enum { CHUNK = 64 };
     if (max > CHUNK) max = CHUNK;
-    const __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48,
-        47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
-        23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i whitespace = _mm512_broadcast_i32x4(_mm_setr_epi8(' ', -1, -1, -1, -1, -1, -1, -1, -1, '\t', '\n', -1, -1, '\r', -1, -1));
     _Alignas(64) uint64_t space[CHUNK], digit[CHUNK], point[CHUNK], minus[CHUNK], zero_digit[CHUNK], inside[CHUNK];
-    _Alignas(64) uint64_t start[CHUNK], shape[CHUNK];   // element offsets; end | fraction digits << 8 | digits << 16
+    _Alignas(64) uint64_t start[CHUNK];   // the elements' offsets
     // Pass 1.
     size_t at = 0, n = 0;           // the current element starts at `at`
     size_t block = 0;               // the commas of p[block..<block + 64] not yet used are in `commas`
@@ -118,7 +115,23 @@ NK_SCAN_TARGET static size_t scan_decimals(const uint8_t *p, size_t length, size
         // JSON whitespace, by its low nibble: the byte equals whitespace[its low nibble] (a byte
         // with its top bit set shuffles to 0, and 0 maps to ' ').
         space[n] = _mm512_cmpeq_epi8_mask(_mm512_shuffle_epi8(whitespace, v), v);
-        digit[n] = _mm512_mask_cmplt_epu8_mask(in, _mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
+        __m512i values = _mm512_sub_epi8(v, _mm512_set1_epi8('0'));
+        __mmask64 digits = _mm512_mask_cmplt_epu8_mask(in, values, _mm512_set1_epi8(10));
+        digit[n] = digits;
+        // All the element's digits (in a valid one: its number's, the point left out), moved
+        // together (compress) and then to the right end of 32 bytes (expand), most significant
+        // first; combined in pairs, fours and eights. An invalid element's result is dropped.
+        __m256i d = _mm512_castsi512_si256(_mm512_maskz_expand_epi8(
+            (__mmask64)(uint32_t)(0xFFFFFFFF00000000ull >> __builtin_popcountll(digits)),
+            _mm512_maskz_compress_epi8(digits, values)));
+        __m256i pairs = _mm256_maddubs_epi16(d, _mm256_set1_epi16(0x010A));              // 10a + b
+        __m256i fours = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x00010064));          // 100a + b
+        __m256i eights = _mm256_madd_epi16(_mm256_packus_epi32(fours, fours), _mm256_set1_epi32(0x00012710));   // 10⁴a + b
+        // 128-bit lane 0: digits 0–15 as two eights (the first is 0: at most 19 digits); lane 1: 16–31.
+        uint64_t high = (uint32_t)_mm_extract_epi32(_mm256_castsi256_si128(eights), 1);
+        __m128i lane1 = _mm256_extracti128_si256(eights, 1);
+        uint64_t middle = (uint32_t)_mm_cvtsi128_si32(lane1), low = (uint32_t)_mm_extract_epi32(lane1, 1);
+        mantissa[n] = (high * 100000000u + middle) * 100000000u + low;
         point[n] = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('.'));
         minus[n] = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('-'));
         zero_digit[n] = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('0'));
@@ -156,8 +169,6 @@ collected:;
         __m512i digits = _mm512_add_epi64(int_digits, fraction_digits);
         bad |= _mm512_cmpgt_epi64_mask(digits, SET(19));
         __m512i at_first = _mm512_add_epi64(_mm512_maskz_load_epi64(live, start + k), first);
-        _mm512_store_epi64(shape + k, _mm512_or_si512(end, _mm512_or_si512(_mm512_slli_epi64(fraction_digits, 8),
-                                                                            _mm512_slli_epi64(digits, 16))));
         // info without its value bits: fraction digits, sign, length, offset.
         _mm512_mask_storeu_epi64(info + k, live, _mm512_or_si512(
             _mm512_or_si512(fraction_digits, _mm512_slli_epi64(negative, 8)),
@@ -167,27 +178,6 @@ collected:;
         if (bad) { count = k + (size_t)__builtin_ctz(bad); break; }
     }
     *consumed = count < n ? start[count] : at;
-    // Pass 3: the digits, right-aligned in bytes 0…31 (most significant first), the point skipped:
-    // byte j takes the byte at end - 32 + j, or one further left before the fraction's digits;
-    // bytes before the first digit are zeroed. Then combined in pairs, fours and eights.
-    for (size_t j = 0; j < count; j++) {
-        unsigned end = (unsigned)(shape[j] & 0xFF), fraction_digits = (unsigned)(shape[j] >> 8) & 0xFF;
-        unsigned digits = (unsigned)(shape[j] >> 16);
-        __m512i v = _mm512_maskz_loadu_epi8(inside[j], p + start[j]);
-        __m512i from = _mm512_add_epi8(iota, _mm512_set1_epi8((char)(end - 32)));
-        __mmask64 before_fraction = fraction_digits ? (__mmask64)(0xFFFFFFFFu >> fraction_digits) : 0;
-        from = _mm512_mask_sub_epi8(from, before_fraction, from, _mm512_set1_epi8(1));
-        __mmask64 used = (__mmask64)(0xFFFFFFFFu << (32 - digits));
-        __m512i d = _mm512_maskz_sub_epi8(used, _mm512_permutexvar_epi8(from, v), _mm512_set1_epi8('0'));
-        __m512i pairs = _mm512_maddubs_epi16(d, _mm512_set1_epi16(0x010A));              // 10a + b
-        __m512i fours = _mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00010064));          // 100a + b
-        __m512i eights = _mm512_madd_epi16(_mm512_packus_epi32(fours, fours), _mm512_set1_epi32(0x00012710));   // 10⁴a + b
-        // 128-bit lane 0: digits 0–15 as two eights (the first is 0: at most 19 digits); lane 1: 16–31.
-        uint64_t high = (uint32_t)_mm_extract_epi32(_mm512_castsi512_si128(eights), 1);
-        __m128i lane1 = _mm512_extracti32x4_epi32(eights, 1);
-        uint64_t middle = (uint32_t)_mm_cvtsi128_si32(lane1), low = (uint32_t)_mm_extract_epi32(lane1, 1);
-        mantissa[j] = (high * 100000000u + middle) * 100000000u + low;
-    }
     *left = 0;
     for (size_t k = 0; k < count; k += 8) {
         __mmask8 live = count - k >= 8 ? 0xFF : (__mmask8)((1u << (count - k)) - 1);

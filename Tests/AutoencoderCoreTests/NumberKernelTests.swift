@@ -4,7 +4,7 @@ import Testing
 /// The AVX-512 kernels must give exactly what the scalar code gives, and stop exactly where they
 /// should. (`ae-bench float-text --kernel --stride 1` compares the formatter on all 2³² bit patterns;
 /// `ae-bench decimal-check` the parser on millions of decimals.) Each is skipped on a CPU without
-/// its instructions (the formatter needs AVX-512 F/BW/DQ/VL/CD, the parser VBMI too).
+/// its instructions (the formatter needs AVX-512 F/BW/DQ/VL/CD, the parser VBMI2 too).
 @Suite struct NumberKernelTests {
     // MARK: FloatText.writeLeading
 
@@ -94,7 +94,7 @@ import Testing
         return text
     }
 
-    @Test(.enabled(if: DecimalParser.hasKernel, "no AVX-512 VBMI here")) func readsWhatParseReadsWithAnyWhitespace() {
+    @Test(.enabled(if: DecimalParser.hasKernel, "no AVX-512 VBMI2 here")) func readsWhatParseReadsWithAnyWhitespace() {
         var rng = SplitMix64(seed: 5)
         let spaces = [" ", "\n", "\t", "\r", "  ", "\n    ", ""]
         for _ in 0..<400 {
@@ -120,7 +120,7 @@ import Testing
 
     /// The first element that is not a plain decimal followed by a comma stops the run, before it:
     /// the caller parses it and reports it.
-    @Test(.enabled(if: DecimalParser.hasKernel, "no AVX-512 VBMI here"), arguments: [
+    @Test(.enabled(if: DecimalParser.hasKernel, "no AVX-512 VBMI2 here"), arguments: [
         "1e5", "1E-5", "01", "-01", "00.5", "1.", ".5", "+1", "-", "--1", "1.2.3", "1 2", "nan", "Infinity", "\"1\"",
         "12345678901234567890", "0.0000000000000000001", "[1", "]", "", " ", "1]", "0x1",
         String(repeating: " ", count: 70) + "1",
@@ -136,7 +136,7 @@ import Testing
     /// independently: elements are taken while each is at most 63 bytes, is a plain decimal
     /// (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`, at most 19 digits) between JSON whitespace, and is followed
     /// by a comma; the values are `strtod`'s.
-    @Test(.enabled(if: DecimalParser.hasKernel, "no AVX-512 VBMI here")) func matchesAModelOfTheRuleOnRandomBytes() throws {
+    @Test(.enabled(if: DecimalParser.hasKernel, "no AVX-512 VBMI2 here")) func matchesAModelOfTheRuleOnRandomBytes() throws {
         let plain = try Regex("^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$")
         let alphabet = Array("01234567890123456789000111999-..,,,,   eE+]x\t\n\r".utf8) + [0, 0xFF, 0x0B]
         var rng = SplitMix64(seed: 99)
@@ -173,7 +173,7 @@ import Testing
         #expect(taken > 10_000)   // the model accepts enough to mean something
     }
 
-    @Test(.enabled(if: DecimalParser.hasKernel, "no AVX-512 VBMI here")) func takesElementsWithinReachOfTheCommaLimitAndMax() {
+    @Test(.enabled(if: DecimalParser.hasKernel, "no AVX-512 VBMI2 here")) func takesElementsWithinReachOfTheCommaLimitAndMax() {
         #expect(leading("1, 2, 3, 4]", max: 2).values == [1, 2])
         #expect(leading("1, 2, 3, 4]", max: 2).bytes == 5)
         #expect(leading("0, -0.0, 7,").values.map(\.bitPattern) == [0.0, -0.0, 7.0].map(\.bitPattern))

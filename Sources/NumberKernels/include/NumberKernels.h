@@ -14,7 +14,7 @@
 /// 0 if not. Checked once; call it only when this is 1.
 int nk_write_available(void);
 
-/// 1 if this CPU and OS run `nk_scan_decimals` (those and VBMI: Ice Lake and later), 0 if not.
+/// 1 if this CPU and OS run `nk_scan_decimals` (those and VBMI2: Ice Lake and later), 0 if not.
 int nk_scan_available(void);
 
 /// Writes the shortest round-trip text of x[0], x[1], … (exactly `FloatText.write`'s text, which
