@@ -42,7 +42,8 @@ size_t nk_write_list(const float *x, size_t n, uint8_t *out, size_t *done);
 /// `info[i]` has NK_INFO_LEFT, and the caller rounds it). `mantissa[i]` holds all its digits as
 /// one integer, `info[i]` the rest (NK_INFO_*). Returns the number of elements read; `*consumed`
 /// is the bytes they took (up to and including the last comma), `*left` how many have
-/// NK_INFO_LEFT. Reads only p[0..<length].
+/// NK_INFO_LEFT. `value`, `mantissa` and `info` need room for min(max, 64) entries (past the
+/// elements read, their contents are unspecified). Reads only p[0..<length].
 size_t nk_scan_decimals(const uint8_t *p, size_t length, size_t max, const uint64_t *powers_of_five,
                         double *value, uint64_t *mantissa, uint64_t *info, size_t *consumed, size_t *left);
 
