@@ -64,6 +64,31 @@ public enum FloatText {
         return (bytes, values)
     }
 
+    /// Every value's text, each followed by a comma: runs through `writeLeading`, the values it
+    /// leaves (all of them without the kernel) through `write`, or as `nonFinite` if they are not
+    /// finite and it is given (JSON wants `null`). `out` needs `leadingBytesPerValue × xs.count +
+    /// bufferLength` bytes. Returns the bytes written.
+    public static func writeList(_ xs: UnsafeBufferPointer<Float>, nonFinite: StaticString? = nil,
+                                 to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var i = 0, p = 0
+        while i < xs.count {
+            let run = writeLeading(UnsafeBufferPointer(rebasing: xs[i...]), to: out + p)
+            p += run.bytes
+            i += run.values
+            guard i < xs.count else { break }
+            if let text = nonFinite, !xs[i].isFinite {
+                (out + p).update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+                p += text.utf8CodeUnitCount
+            } else {
+                p += write(xs[i], to: out + p)
+            }
+            out[p] = UInt8(ascii: ",")
+            p += 1
+            i += 1
+        }
+        return p
+    }
+
     /// `f · 10^e` (trailing zeros in `f` are dropped here), laid out as Swift's `description`
     /// does: exponential below 0.0001 or above 2²⁴, fixed otherwise (with `.0` for integers).
     /// Digits move as whole words (unaligned 8-byte stores), so up to 8 bytes past the text are

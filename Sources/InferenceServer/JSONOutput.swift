@@ -98,23 +98,13 @@ final class JSONOutput: @unchecked Sendable {
         return out
     }
 
-    /// A JSON array of numbers: runs of values through `FloatText.writeLeading` (eight at a
-    /// time, where the CPU has AVX-512), the values it leaves (and all of them without it) one
-    /// by one through `number`.
+    /// A JSON array of numbers (`FloatText.writeList`: eight at a time where the CPU has AVX-512;
+    /// non-finite values as `null`).
     func floats(_ p: UnsafeBufferPointer<Float>) {
-        byte(UInt8(ascii: "["))
-        var i = 0
-        while i < p.count {
-            reserve((p.count - i) * FloatText.leadingBytesPerValue)
-            let run = FloatText.writeLeading(UnsafeBufferPointer(rebasing: p[i...]), to: base + count)
-            count += run.bytes
-            i += run.values
-            if i < p.count {
-                number(p[i])
-                byte(UInt8(ascii: ","))
-                i += 1
-            }
-        }
+        reserve(p.count * FloatText.leadingBytesPerValue + FloatText.bufferLength + 1)
+        base[count] = UInt8(ascii: "[")
+        count += 1
+        count += FloatText.writeList(p, nonFinite: "null", to: base + count)
         if !p.isEmpty { count -= 1 }   // the last comma
         byte(UInt8(ascii: "]"))
     }

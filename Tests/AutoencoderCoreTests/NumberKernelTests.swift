@@ -6,25 +6,16 @@ import Testing
 /// `ae-bench decimal-check` the parser on millions of decimals.) Each is skipped on a CPU without
 /// its instructions (the formatter needs AVX-512 F/BW/DQ/VL/CD, the parser VBMI2 too).
 @Suite struct NumberKernelTests {
-    // MARK: FloatText.writeLeading
+    // MARK: FloatText.writeLeading and writeList
 
-    /// The values' texts, comma-separated, as the server writes them: runs through the kernel, the
-    /// values it leaves through `write`. Also returns how many values the first run took.
+    /// `FloatText.writeList`'s text of `xs`, and how many values the kernel's first run took.
     func listText(_ xs: [Float]) -> (text: String, firstRun: Int) {
-        let room = xs.count * max(FloatText.leadingBytesPerValue, FloatText.bufferLength) + 64
+        let room = xs.count * FloatText.leadingBytesPerValue + FloatText.bufferLength
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: room) { buffer in
-            let out = buffer.baseAddress!
-            return xs.withUnsafeBufferPointer { values in
-                var i = 0, p = 0, firstRun = -1
-                while i < values.count {
-                    let run = FloatText.writeLeading(UnsafeBufferPointer(rebasing: values[i...]), to: out + p)
-                    if firstRun < 0 { firstRun = run.values }
-                    p += run.bytes; i += run.values
-                    if i == values.count { break }
-                    p += FloatText.write(values[i], to: out + p)
-                    out[p] = UInt8(ascii: ","); p += 1; i += 1
-                }
-                return (String(decoding: UnsafeBufferPointer(start: out, count: p), as: UTF8.self), firstRun)
+            xs.withUnsafeBufferPointer { values in
+                let firstRun = FloatText.writeLeading(values, to: buffer.baseAddress!).values
+                let n = FloatText.writeList(values, to: buffer.baseAddress!)
+                return (String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<n]), as: UTF8.self), firstRun)
             }
         }
     }

@@ -237,18 +237,14 @@ struct FloatTextCheck: ParsableCommand {
 }
 
 extension FloatTextCheck {
-    /// The values' texts, each followed by a comma: runs through the kernel (if `kernel`), the
-    /// values it leaves through `write`, as the server's JSON writer does.
+    /// The values' texts, each followed by a comma: `FloatText.writeList` (the kernel's runs), or
+    /// `FloatText.write` one by one.
     func list(_ xs: UnsafeBufferPointer<Float>, kernel: Bool, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        var i = 0, p = 0
-        while i < xs.count {
-            if kernel {
-                let run = FloatText.writeLeading(UnsafeBufferPointer(rebasing: xs[i...]), to: out + p)
-                p += run.bytes; i += run.values
-                if i == xs.count { break }
-            }
-            p += FloatText.write(xs[i], to: out + p)
-            out[p] = UInt8(ascii: ","); p += 1; i += 1
+        if kernel { return FloatText.writeList(xs, to: out) }
+        var p = 0
+        for x in xs {
+            p += FloatText.write(x, to: out + p)
+            out[p] = UInt8(ascii: ","); p += 1
         }
         return p
     }
