@@ -141,6 +141,20 @@ import Testing
         }
     }
 
+    /// The top-level key is matched on its bytes when written plainly; near misses and escaped
+    /// spellings take the general path and get the same answers as before.
+    @Test func topLevelKeysPlainEscapedAndNearMisses() throws {
+        #expect(try parse(#"{"features":[1,2,3]}"#).values == [1, 2, 3])
+        #expect(try parse("{\"\\u0066eatures\":[1,2,3]}").values == [1, 2, 3])
+        #expect(try parse("{\"instance\\u0073\":[[1,2,3]]}").rows == 1)
+        for (key, message) in [("featuresX", "unknown key 'featuresX'"), ("feature", "unknown key 'feature'"),
+                               ("instancess", "unknown key 'instancess'"), ("", "unknown key ''")] {
+            #expect(throws: RequestError.self) { try parse("{\"\(key)\":[1,2,3]}") }
+            do { _ = try parse("{\"\(key)\":[1,2,3]}") } catch { #expect(error.message.hasPrefix(message), "\(key)") }
+        }
+        #expect(throws: RequestError.self) { try parse(#"{"features"#) }   // the key cut short
+    }
+
     @Test func refusesWhatJSONDoesNotAllow() {
         for t in ["01", "1.", ".5", "-", "+1", "1e", "1e+", "0x10", "Infinity", "NaN", "-Infinity", "1.5.2", "--1", "1e5.5", "\"1\""] {
             #expect(throws: RequestError.self, "\(t)") { try parse("{\"features\":[\(t),2,3]}") }
