@@ -341,7 +341,7 @@ public final class AutoencoderServer: Sendable {
                             let anomaly = errors[r] > threshold
                             if anomaly { flagged += 1 }
                             o.raw(#","mse":"#); o.number(errors[r])
-                            o.raw(#","threshold":"#); o.number(threshold)
+                            o.raw(#","threshold":"#); o.raw(m.thresholdJSON)
                             o.raw(#","anomaly":"#); o.bool(anomaly)
                             o.raw(#","top_features":["#)
                             let top = TopErrors(x, y)

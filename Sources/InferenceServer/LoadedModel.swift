@@ -19,6 +19,8 @@ final class LoadedModel: Sendable {
     /// The name and each feature name as JSON string literals, for the answers.
     let nameJSON: QuotedStrings
     let featureNamesJSON: QuotedStrings
+    /// The threshold as a JSON number, the same in every `/reconstruct` answer (written once).
+    let thresholdJSON: [UInt8]
     /// The scaler and network in memory of their own, for serving (see `FrozenModel`).
     let frozen: FrozenModel
 
@@ -39,6 +41,9 @@ final class LoadedModel: Sendable {
         parser = RequestParser(featureNames: model.featureNames, maxBatch: maxBatch)
         nameJSON = QuotedStrings([name])
         featureNamesJSON = QuotedStrings(model.featureNames)
+        let threshold = JSONOutput(capacity: 64)
+        threshold.number(model.threshold)
+        thresholdJSON = threshold.bytes
         frozen = FrozenModel(model)
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         metadataJSON = Self.describe(model, name: name, sha256: sha256, path: path, loadedAt: loadedAt, loadSeconds: loadSeconds)
