@@ -38,8 +38,9 @@ let package = Package(
             name: "MicroHTTPDShim",
             dependencies: ["CMicroHTTPD"]
         ),
-        // AVX-512 float formatting for `FloatText.writeList`: C, for intrinsics and a per-function
-        // target; the Swift code in AutoencoderCore is its specification and fallback.
+        // AVX-512 kernels (float text out and in, the sigmoid and tanh activations): C, for
+        // intrinsics and per-function targets; the Swift code in AutoencoderCore is their
+        // specification and fallback.
         .target(name: "NumberKernels"),
         .target(
             name: "AutoencoderCore",

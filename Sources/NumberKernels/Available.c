@@ -3,7 +3,7 @@
 
 #include <pthread.h>
 
-static int writes, scans;
+static int writes, scans, math;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void initialize(void) {
@@ -13,6 +13,7 @@ static void initialize(void) {
         && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
         && __builtin_cpu_supports("avx512cd");
     scans = writes && __builtin_cpu_supports("avx512vbmi2");
+    math = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
     if (writes) nk_build_format_layouts();
 #endif
 }
@@ -25,4 +26,9 @@ int nk_write_available(void) {
 int nk_scan_available(void) {
     pthread_once(&once, initialize);
     return scans;
+}
+
+int nk_activation_available(void) {
+    pthread_once(&once, initialize);
+    return math;
 }

@@ -7,8 +7,9 @@
 /// Bytes of room `nk_write_list` needs per value: each value's text is moved as one 16-byte store.
 #define NK_BYTES_PER_VALUE 16
 
-// AVX-512 kernels for the numbers in the server's JSON: the scalar Swift code in AutoencoderCore
-// (`FloatText`, `DecimalParser`) is their specification and their fallback.
+// AVX-512 kernels for the numbers in the server's JSON and for the network's activations: the
+// scalar Swift code in AutoencoderCore (`FloatText`, `DecimalParser`, `Activation.applyScalar`)
+// is their specification and their fallback.
 
 /// 1 if this CPU and OS run `nk_write_list` (AVX-512 F, BW, DQ, VL and CD: Skylake-SP and later),
 /// 0 if not. Checked once; call it only when this is 1.
@@ -46,5 +47,15 @@ size_t nk_write_list(const float *x, size_t n, uint8_t *out, size_t *done);
 /// elements read, their contents are unspecified). Reads only p[0..<length].
 size_t nk_scan_decimals(const uint8_t *p, size_t length, size_t max, const uint64_t *powers_of_five,
                         double *value, uint64_t *mantissa, uint64_t *info, size_t *consumed, size_t *left);
+
+/// 1 if this CPU and OS run `nk_sigmoid` and `nk_tanh` (AVX-512 F and DQ), 0 if not.
+int nk_activation_available(void);
+
+/// p[i] = 1 / (1 + expf(-p[i])) for i in 0..<n, bit for bit as with glibc 2.36's `expf` on an
+/// AVX-512 CPU (`Activation.apply`'s sigmoid).
+void nk_sigmoid(float *p, size_t n);
+
+/// p[i] = tanhf(p[i]) for i in 0..<n, bit for bit as glibc 2.36's `tanhf`.
+void nk_tanh(float *p, size_t n);
 
 #endif

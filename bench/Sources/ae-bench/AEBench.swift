@@ -8,7 +8,7 @@ import TrafficFeatures
 /// scripts can tabulate medians. Timings are wall-clock on one core.
 @main
 struct AEBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ae-bench", subcommands: [CSV.self, Encode.self, Extract.self, ExtractSynth.self, Route.self, FloatTextCheck.self, DecimalCheck.self])
+    static let configuration = CommandConfiguration(commandName: "ae-bench", subcommands: [CSV.self, Encode.self, Extract.self, ExtractSynth.self, Route.self, FloatTextCheck.self, DecimalCheck.self, ActivationCheck.self])
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -425,5 +425,58 @@ struct DecimalCheck: ParsableCommand {
               "leading_ns_per_number": lists.nsPerNumber, "leading_scalar_ns_per_number": lists.scalarNsPerNumber,
               "sink": sink.isFinite ? 1 : 0])
         if mismatches > 0 || lists.mismatches > 0 { throw ExitCode.failure }
+    }
+}
+
+/// `Activation.apply` (the AVX-512 kernels) against `applyScalar` (glibc's expf and tanhf) on every
+/// `stride`-th bit pattern, 4096 at a time; then the time per value of each, on a layer's worth
+/// (115 sigmoids, 16 tanhs) of typical pre-activations.
+struct ActivationCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "activation-check")
+    @Option var stride: UInt64 = 1
+    func run() throws {
+        guard Activation.hasKernel else { print("this CPU has no AVX-512 kernel"); throw ExitCode.failure }
+        let chunk = 4096
+        var fast = [Float](repeating: 0, count: chunk), slow = fast
+        var checked = 0, mismatches = 0
+        for activation in [Activation.sigmoid, .tanh] {
+            var bits: UInt64 = 0
+            while bits <= UInt64(UInt32.max) {
+                var n = 0
+                while n < chunk && bits <= UInt64(UInt32.max) { fast[n] = Float(bitPattern: UInt32(bits)); n += 1; bits += stride }
+                slow = fast
+                fast.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: n) }
+                slow.withUnsafeMutableBufferPointer { activation.applyScalar($0.baseAddress!, count: n) }
+                for i in 0..<n where fast[i].bitPattern != slow[i].bitPattern {
+                    mismatches += 1
+                    if mismatches <= 10 { print("mismatch: \(activation) kernel \(fast[i]) glibc \(slow[i])") }
+                }
+                checked += n
+            }
+        }
+        var rng = SplitMix64(seed: 5)
+        var timings: [String: Any] = ["bench": "activation", "checked": checked, "mismatches": mismatches]
+        for (activation, width) in [(Activation.sigmoid, 115), (.tanh, 16)] {
+            let xs = (0..<width).map { _ in (rng.nextUnitFloat() - 0.5) * 8 }
+            var buffer = xs
+            let rounds = 200_000
+            var kernel: [Double] = [], scalar: [Double] = []
+            for _ in 0..<5 {
+                for useKernel in [true, false] {
+                    let t = now()
+                    buffer.withUnsafeMutableBufferPointer { b in
+                        for _ in 0..<rounds {
+                            b.baseAddress!.update(from: xs, count: width)
+                            if useKernel { activation.apply(b.baseAddress!, count: width) } else { activation.applyScalar(b.baseAddress!, count: width) }
+                        }
+                    }
+                    (useKernel ? { kernel.append(now() - t) } : { scalar.append(now() - t) })()
+                }
+            }
+            timings["\(activation)_\(width)_kernel_ns"] = median(kernel) / Double(rounds) * 1e9
+            timings["\(activation)_\(width)_scalar_ns"] = median(scalar) / Double(rounds) * 1e9
+        }
+        emit(timings)
+        if mismatches > 0 { throw ExitCode.failure }
     }
 }
