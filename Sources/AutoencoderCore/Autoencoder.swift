@@ -94,11 +94,23 @@ public struct Autoencoder: Sendable, Equatable {
     }
 
     /// Mean over the last axis of (y − ŷ)², as `keras.losses.mean_squared_error` computes it.
+    ///
+    /// The sum is eight interleaved partial sums (element j goes to sum j mod 8), added pairwise at
+    /// the end: a fixed order, like the tree reductions TensorFlow runs, that takes one vector add
+    /// per eight elements. Summed in order, 115 dependent adds cost 0.15 µs per row.
     @inline(__always)
     static func meanSquaredError(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s: Float = 0
-        for j in 0..<n { let d = b[j] - a[j]; s += d * d }
-        return s / Float(n)
+        var s = SIMD8<Float>()
+        var j = 0
+        while j + 8 <= n {
+            let d = UnsafeRawPointer(b + j).loadUnaligned(as: SIMD8<Float>.self)
+                - UnsafeRawPointer(a + j).loadUnaligned(as: SIMD8<Float>.self)
+            s = s + d * d
+            j += 8
+        }
+        for k in 0..<(n - j) { let d = b[j + k] - a[j + k]; s[k] = s[k] + d * d }
+        let four = s.lowHalf + s.highHalf, two = four.lowHalf + four.highHalf
+        return (two[0] + two[1]) / Float(n)
     }
 
     /// One training step's gradients for a batch: returns the batch's MSE loss and fills
