@@ -64,4 +64,16 @@ import Testing
             #expect(l.bias.allSatisfy { $0 == 0 })
         }
     }
+
+    /// The eight partial sums and the tail (lengths 1…40, so every tail length and none): the mean
+    /// of the squared differences, against a float64 sum in order.
+    @Test func meanSquaredErrorOfEveryLength() {
+        var rng = SplitMix64(seed: 3)
+        for n in 1...40 {
+            let a = (0..<n).map { _ in rng.nextUnitFloat() }, b = (0..<n).map { _ in rng.nextUnitFloat() * 2 }
+            let exact = zip(a, b).reduce(0.0) { $0 + Double($1.1 - $1.0) * Double($1.1 - $1.0) } / Double(n)
+            let ours = Autoencoder.meanSquaredError(a, b, n)
+            #expect(abs(Double(ours) - exact) <= 1e-6 * exact, "n = \(n): \(ours) vs \(exact)")
+        }
+    }
 }
