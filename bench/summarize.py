@@ -31,6 +31,10 @@ elif kind == "server":
     # One decimal: the targets are 50% and 20×, and a rounded 49.6% or 19.6× would read as met.
     print(f"\n/reconstruct vs /livez (same server, same run, medians): **{rec / live:.1%}**; "
           f"ae-server vs Python reference on /reconstruct: **{rec / prec:.1f}×**")
+    lives = [r["rps"] for r in rows if r.get("label", "").startswith("ae-server GET /livez") and "rps" in r]
+    recs = [r["rps"] for r in rows if r.get("label", "").startswith("ae-server POST /reconstruct") and "rps" in r]
+    if len(lives) == len(recs) > 1:
+        print("Each pair (/reconstruct ÷ the /livez run before it): " + ", ".join(f"{r / l:.1%}" for l, r in zip(lives, recs)))
     for r in rows:
         if r.get("bench") == "route":
             print(f"\nWithout the network (`ae-bench route`, one core): {r['path']} {r['ns_per_request'] / 1000:.2f} µs per request "
