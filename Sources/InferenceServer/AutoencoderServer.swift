@@ -14,6 +14,9 @@ public final class AutoencoderServer: Sendable {
     let store: ModelStore
     let metrics: ServerMetrics
     public let logger: Logger
+    /// Whether each request is logged (at debug level). Read once: asking the logger on every
+    /// request copies its handler, whose reference count all worker threads would write.
+    private let logsRequests: Bool
     private let tokens: [[UInt8]]
     private let draining = Atomic<Bool>(false)
     private let shim = Mutex<ShimHandle?>(nil)
@@ -33,6 +36,7 @@ public final class AutoencoderServer: Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
+        logsRequests = logger.logLevel <= .debug
         tokens = try configuration.resolvedTokens().map { Array($0.utf8) }
         metrics = ServerMetrics()
         let metrics = self.metrics
@@ -151,7 +155,7 @@ public final class AutoencoderServer: Sendable {
         out.shrink(above: 1 << 16)   // a big batch's answer is not kept
         let elapsed = DispatchTime.now().uptimeNanoseconds - start
         worker.metrics.request(route: ServerMetrics.routeIndex(path), status: response.status, nanoseconds: elapsed)
-        if logger.logLevel <= .debug {
+        if logsRequests {
             logger.debug("request", metadata: ["method": "\(method)", "path": "\(path)", "status": "\(response.status)", "micros": "\(elapsed / 1000)"])
         }
     }

@@ -49,6 +49,29 @@ final class LoadedModel: Sendable {
         metadataJSON = Self.describe(model, name: name, sha256: sha256, path: path, loadedAt: loadedAt, loadSeconds: loadSeconds)
     }
 
+    /// A copy of `other` for one worker thread: the same model and answers, in objects and
+    /// buffers of its own. A request lends its worker's model, but the compiled code still
+    /// retains and releases the model and its parts (seen in `perf`: the `swift_retain` of the
+    /// model in `WorkerCache.withModel`); a reference count lives in its object's header, so
+    /// with one model shared by all workers those counts moved between cores on every request.
+    /// A worker's copy is written by its own thread only. What requests touch is built anew;
+    /// the rest is shared. (The file is not read again: a copy is always of a model already
+    /// validated in full.)
+    init(copying other: LoadedModel) {
+        model = other.model
+        path = other.path
+        sha256 = other.sha256
+        name = other.name
+        loadedAt = other.loadedAt
+        loadSeconds = other.loadSeconds
+        parser = RequestParser(featureNames: other.model.featureNames.map { $0 }, maxBatch: other.parser.maxBatch)
+        metadataJSON = other.metadataJSON
+        nameJSON = QuotedStrings([name])
+        featureNamesJSON = QuotedStrings(model.featureNames)
+        thresholdJSON = other.thresholdJSON.map { $0 }
+        frozen = FrozenModel(model)
+    }
+
     /// `GET /model`'s body, built once per load: nothing in it changes until the next reload.
     static func describe(_ model: TrainedModel, name: String, sha256: String, path: String, loadedAt: Date, loadSeconds: Double) -> [UInt8] {
         let net = model.network
@@ -88,14 +111,16 @@ final class ModelStore: Sendable {
     }
 }
 
-/// What one worker thread keeps between the requests it answers: the model it served last,
-/// that model's request buffers, and a response buffer. Only its own thread touches it (the
-/// shim tells each request which worker runs it), so a request takes no lock for its buffers
-/// and no shared reference count for its model: the model is retained once per worker and
-/// swap, not once per request.
+/// What one worker thread keeps between the requests it answers: its own copy of the model
+/// being served (`LoadedModel.init(copying:)`), that model's request buffers, and a response
+/// buffer. Only its own thread touches it (the shim tells each request which worker runs it),
+/// so a request takes no lock for its buffers and writes no reference count that another
+/// thread writes too.
 final class WorkerCache: @unchecked Sendable {
     let output = JSONOutput()
     let metrics: RequestRecorder
+    /// The store's model this worker's copy was made from (compared by identity).
+    private var source: LoadedModel?
     private var model: Unmanaged<LoadedModel>?
     private var generation = -1
     private var scratch: RequestScratch?
@@ -105,15 +130,19 @@ final class WorkerCache: @unchecked Sendable {
     deinit { model?.release() }
 
     /// Runs `body` with the store's current model (nil: none loaded) and this worker's buffers
-    /// for it, refreshing them after a swap.
+    /// for it, refreshing them after a swap. Inlined, so that `body` is too: as a closure
+    /// passed to a separate function, it retained the server it captures on every request.
+    @inline(__always)
     func withModel<R>(from store: ModelStore, _ body: (LoadedModel?, inout RequestScratch?) -> R) -> R {
         let g = store.generation.load(ordering: .acquiring)
         if g != generation || model == nil {
             let current = store.model
-            if current !== model?.takeUnretainedValue() {
+            if current !== source {
                 model?.release()
-                model = current.map { Unmanaged.passRetained($0) }
-                scratch = current.map { RequestScratch($0.frozen) }
+                source = current
+                let copy = current.map { LoadedModel(copying: $0) }
+                model = copy.map { Unmanaged.passRetained($0) }
+                scratch = copy.map { RequestScratch($0.frozen) }
             }
             generation = g
         }

@@ -5,5 +5,7 @@ import MicroHTTPDShim
 /// MHD's worker threads.
 func shimHandler(_ context: UnsafeMutableRawPointer?, _ request: UnsafePointer<shim_request>?) {
     guard let context, let request else { return }
-    Unmanaged<AutoencoderServer>.fromOpaque(context).takeUnretainedValue().handle(request)
+    // Lent, not retained: the server outlives its shim, and every worker thread would otherwise
+    // write the server object's reference count on every request.
+    Unmanaged<AutoencoderServer>.fromOpaque(context)._withUnsafeGuaranteedRef { $0.handle(request) }
 }
