@@ -59,15 +59,18 @@ public struct MinMaxScaler: Sendable, Equatable {
     @inline(__always)
     static func transform(_ values: UnsafeBufferPointer<Double>, columns n: Int, scale s: UnsafePointer<Double>,
                           min m: UnsafePointer<Double>, into out: UnsafeMutablePointer<Float>) {
-        var i = 0
-        while i < values.count {
+        // Row pointers and wrapping index arithmetic: with `values[i + j]`'s overflow check in
+        // it, the compiler kept the loop scalar.
+        var row = values.baseAddress, o = out
+        for _ in 0..<(values.count / n) {
+            let v = row!
             for j in 0..<n {
-                var x = values[i + j]
+                var x = v[j]
                 x *= s[j]      // sklearn: X *= self.scale_
                 x += m[j]      //          X += self.min_
-                out[i + j] = Float(x)
+                o[j] = Float(x)
             }
-            i += n
+            row = v + n; o += n
         }
     }
 
@@ -86,15 +89,16 @@ public struct MinMaxScaler: Sendable, Equatable {
     @inline(__always)
     static func inverse(_ scaled: UnsafeBufferPointer<Float>, columns n: Int, scale s: UnsafePointer<Double>,
                         min m: UnsafePointer<Double>, into out: UnsafeMutablePointer<Float>) {
-        var i = 0
-        while i < scaled.count {
+        var row = scaled.baseAddress, o = out   // as in `transform`
+        for _ in 0..<(scaled.count / n) {
+            let y = row!
             for j in 0..<n {
-                var x = Double(scaled[i + j])
+                var x = Double(y[j])
                 x -= m[j]      // sklearn: X -= self.min_
                 x /= s[j]      //          X /= self.scale_
-                out[i + j] = Float(x)
+                o[j] = Float(x)
             }
-            i += n
+            row = y + n; o += n
         }
     }
 }
