@@ -210,7 +210,7 @@ public final class AutoencoderServer: Sendable {
     }
 
     /// Parses, runs the model and writes the answer (or a 400).
-    private func infer(_ path: String, _ body: UnsafeBufferPointer<UInt8>, _ m: LoadedModel, _ s: inout RequestScratch,
+    private func infer(_ path: String, _ body: UnsafeBufferPointer<UInt8>, _ m: WorkerModel, _ s: inout RequestScratch,
                        into out: JSONOutput) -> HTTPResponse {
         do {
             let rows = try m.parser.parse(body, into: &s.values)
@@ -279,7 +279,7 @@ public final class AutoencoderServer: Sendable {
         }
     }
 
-    private func encode(_ rows: ParsedRows, _ m: LoadedModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
+    private func encode(_ rows: ParsedRows, _ m: WorkerModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
         let f = m.frozen
         let n = f.inputSize, k = f.latentSize
         Self.scale(rows.rows * n, f, &s)
@@ -309,10 +309,10 @@ public final class AutoencoderServer: Sendable {
         o.raw(#","model":"#); m.nameJSON.write(0, to: o); o.raw("}")
     }
 
-    private func reconstruct(_ rows: ParsedRows, _ m: LoadedModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
+    private func reconstruct(_ rows: ParsedRows, _ m: WorkerModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
         let f = m.frozen
         let n = f.inputSize
-        let threshold = m.model.threshold
+        let threshold = m.threshold
         Self.scale(rows.rows * n, f, &s)
         RequestScratch.resize(&s.output, rows.rows * n)
         RequestScratch.resize(&s.errors, rows.rows)

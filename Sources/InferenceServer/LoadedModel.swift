@@ -12,17 +12,12 @@ final class LoadedModel: Sendable {
     let name: String
     let loadedAt: Date
     let loadSeconds: Double
-    /// Reads request bodies in this model's feature order (built once per load).
-    let parser: RequestParser
+    /// The server's `max_batch`, for the request parsers built from this model (`WorkerModel`).
+    let maxBatch: Int
     /// `GET /model`'s answer.
     let metadataJSON: [UInt8]
-    /// The name and each feature name as JSON string literals, for the answers.
+    /// The name as a JSON string literal, for `/readyz`.
     let nameJSON: QuotedStrings
-    let featureNamesJSON: QuotedStrings
-    /// The threshold as a JSON number, the same in every `/reconstruct` answer (written once).
-    let thresholdJSON: [UInt8]
-    /// The scaler and network in memory of their own, for serving (see `FrozenModel`).
-    let frozen: FrozenModel
 
     /// `maxBatch`: the most rows one request may carry (the server's `max_batch`).
     init(path: String, maxBatch: Int) throws(ModelFileError) {
@@ -38,38 +33,10 @@ final class LoadedModel: Sendable {
         let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         name = "\(base)@\(sha256.prefix(12))"
         loadedAt = Date()
-        parser = RequestParser(featureNames: model.featureNames, maxBatch: maxBatch)
+        self.maxBatch = maxBatch
         nameJSON = QuotedStrings([name])
-        featureNamesJSON = QuotedStrings(model.featureNames)
-        let threshold = JSONOutput(capacity: 64)
-        threshold.number(model.threshold)
-        thresholdJSON = threshold.bytes
-        frozen = FrozenModel(model)
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         metadataJSON = Self.describe(model, name: name, sha256: sha256, path: path, loadedAt: loadedAt, loadSeconds: loadSeconds)
-    }
-
-    /// A copy of `other` for one worker thread: the same model and answers, in objects and
-    /// buffers of its own. A request lends its worker's model, but the compiled code still
-    /// retains and releases the model and its parts (seen in `perf`: the `swift_retain` of the
-    /// model in `WorkerCache.withModel`); a reference count lives in its object's header, so
-    /// with one model shared by all workers those counts moved between cores on every request.
-    /// A worker's copy is written by its own thread only. What requests touch is built anew;
-    /// the rest is shared. (The file is not read again: a copy is always of a model already
-    /// validated in full.)
-    init(copying other: LoadedModel) {
-        model = other.model
-        path = other.path
-        sha256 = other.sha256
-        name = other.name
-        loadedAt = other.loadedAt
-        loadSeconds = other.loadSeconds
-        parser = RequestParser(featureNames: other.model.featureNames.map { $0 }, maxBatch: other.parser.maxBatch)
-        metadataJSON = other.metadataJSON
-        nameJSON = QuotedStrings([name])
-        featureNamesJSON = QuotedStrings(model.featureNames)
-        thresholdJSON = other.thresholdJSON.map { $0 }
-        frozen = FrozenModel(model)
     }
 
     /// `GET /model`'s body, built once per load: nothing in it changes until the next reload.
@@ -111,17 +78,16 @@ final class ModelStore: Sendable {
     }
 }
 
-/// What one worker thread keeps between the requests it answers: its own copy of the model
-/// being served (`LoadedModel.init(copying:)`), that model's request buffers, and a response
-/// buffer. Only its own thread touches it (the shim tells each request which worker runs it),
+/// What one worker thread keeps between the requests it answers: its own `WorkerModel` of the
+/// model being served, that model's request buffers, and a response buffer. Only its own thread touches it (the shim tells each request which worker runs it),
 /// so a request takes no lock for its buffers and writes no reference count that another
 /// thread writes too.
 final class WorkerCache: @unchecked Sendable {
     let output = JSONOutput()
     let metrics: RequestRecorder
-    /// The store's model this worker's copy was made from (compared by identity).
+    /// The store's model this worker's `model` was built from (compared by identity).
     private var source: LoadedModel?
-    private var model: Unmanaged<LoadedModel>?
+    private var model: Unmanaged<WorkerModel>?
     private var generation = -1
     private var scratch: RequestScratch?
 
@@ -133,16 +99,16 @@ final class WorkerCache: @unchecked Sendable {
     /// for it, refreshing them after a swap. Inlined, so that `body` is too: as a closure
     /// passed to a separate function, it retained the server it captures on every request.
     @inline(__always)
-    func withModel<R>(from store: ModelStore, _ body: (LoadedModel?, inout RequestScratch?) -> R) -> R {
+    func withModel<R>(from store: ModelStore, _ body: (WorkerModel?, inout RequestScratch?) -> R) -> R {
         let g = store.generation.load(ordering: .acquiring)
         if g != generation || model == nil {
             let current = store.model
             if current !== source {
                 model?.release()
                 source = current
-                let copy = current.map { LoadedModel(copying: $0) }
-                model = copy.map { Unmanaged.passRetained($0) }
-                scratch = copy.map { RequestScratch($0.frozen) }
+                let built = current.map(WorkerModel.init)
+                model = built.map { Unmanaged.passRetained($0) }
+                scratch = built.map { RequestScratch($0.frozen) }
             }
             generation = g
         }

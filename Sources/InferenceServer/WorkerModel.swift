@@ -1,0 +1,35 @@
+import AutoencoderCore
+
+/// What `/encode` and `/reconstruct` read of a loaded model, built by each worker thread for
+/// itself (`WorkerCache`), once per model swap.
+///
+/// Why not share one: a request lends its worker's model, but the compiled code still retains
+/// and releases the model and its parts (seen in `perf`: the `swift_retain` of the model in
+/// `WorkerCache.withModel`). A reference count lives in its object's header, so with one model
+/// shared by all workers those counts moved between cores on every request. A worker's own
+/// copy is written by its own thread only. (Built from a `LoadedModel`, which is validated in
+/// full: the file is not read again.)
+final class WorkerModel {
+    /// Reads request bodies in the model's feature order.
+    let parser: RequestParser
+    /// The model's name and each feature name as JSON string literals, for the answers.
+    let nameJSON: QuotedStrings
+    let featureNamesJSON: QuotedStrings
+    /// The anomaly threshold, and as a JSON number (the same in every `/reconstruct` answer).
+    let threshold: Float
+    let thresholdJSON: [UInt8]
+    /// The scaler and network in memory of their own (see `FrozenModel`).
+    let frozen: FrozenModel
+
+    init(_ loaded: LoadedModel) {
+        let model = loaded.model
+        parser = RequestParser(featureNames: model.featureNames.map { $0 }, maxBatch: loaded.maxBatch)
+        nameJSON = QuotedStrings([loaded.name])
+        featureNamesJSON = QuotedStrings(model.featureNames)
+        threshold = model.threshold
+        let text = JSONOutput(capacity: 64)
+        text.number(model.threshold)
+        thresholdJSON = text.bytes
+        frozen = FrozenModel(model)
+    }
+}
