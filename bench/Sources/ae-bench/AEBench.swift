@@ -470,7 +470,7 @@ struct ActivationCheck: ParsableCommand {
                             if useKernel { activation.apply(b.baseAddress!, count: width) } else { activation.applyScalar(b.baseAddress!, count: width) }
                         }
                     }
-                    (useKernel ? { kernel.append(now() - t) } : { scalar.append(now() - t) })()
+                    if useKernel { kernel.append(now() - t) } else { scalar.append(now() - t) }
                 }
             }
             timings["\(activation)_\(width)_kernel_ns"] = median(kernel) / Double(rounds) * 1e9
