@@ -1,3 +1,5 @@
+import NumberKernels
+
 /// A fully connected layer, `y = activation(x · kernel + bias)`.
 ///
 /// The kernel is stored as Keras stores it, `inputSize × outputSize` row-major, so the
@@ -45,12 +47,8 @@ public struct DenseLayer: Sendable, Equatable {
     @inline(__always)
     static func forward(kernel w: UnsafePointer<Float>, bias b: UnsafePointer<Float>, inputSize: Int, outputSize: Int,
                         activation: Activation, _ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows { (out + r * outputSize).update(from: b, count: outputSize) }
-        if rows == 1 {
-            BLAS.gemvTransposed(rows: inputSize, cols: outputSize, a: w, x: x, y: out)
-        } else {
-            BLAS.gemm(m: rows, n: outputSize, k: inputSize, a: x, b: w, beta: 1, c: out)
-        }
+        // Not BLAS: its kernels add in an order that depends on the batch and the CPU (nk_dense).
+        nk_dense(w, b, x, out, rows, inputSize, outputSize)
         activation.apply(out, count: rows * outputSize)
     }
 }

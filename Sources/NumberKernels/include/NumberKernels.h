@@ -58,4 +58,10 @@ void nk_sigmoid(float *p, size_t n);
 /// p[i] = tanhf(p[i]) for i in 0..<n, bit for bit as glibc 2.36's `tanhf`.
 void nk_tanh(float *p, size_t n);
 
+/// y = x · W + b for `rows` rows: W is `inputs × outputs` row-major (Keras's kernel layout), x is
+/// `rows × inputs`, y is `rows × outputs`. Each output is b[j] plus the products x[i]·W[i][j]
+/// added in order of i, never fused, so a row's result does not depend on the batch around it
+/// or on the CPU. Every x86-64 CPU runs it (vectorised where the CPU allows).
+void nk_dense(const float *w, const float *b, const float *x, float *y, size_t rows, size_t inputs, size_t outputs);
+
 #endif
