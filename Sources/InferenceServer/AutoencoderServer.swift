@@ -60,7 +60,10 @@ public final class AutoencoderServer: Sendable {
                 var c = shim_config(host: host, port: UInt16(configuration.port), threads: UInt32(configuration.threads),
                                     max_body_bytes: configuration.maxBodyBytes,
                                     connection_timeout: UInt32(configuration.connectionTimeoutSeconds),
-                                    connection_limit: UInt32(configuration.connectionLimit))
+                                    request_timeout: UInt32(configuration.requestTimeoutSeconds),
+                                    connection_limit: UInt32(configuration.connectionLimit),
+                                    per_ip_connection_limit: UInt32(configuration.perIPConnectionLimit),
+                                    logger: shimLogger, logger_context: context.toOpaque())
                 return shim_start(&c, shimHandler, context.toOpaque(), &error, error.count)
             }
             guard let server else {
@@ -76,19 +79,16 @@ public final class AutoencoderServer: Sendable {
         ])
     }
 
-    /// Readiness off, stop accepting, wait for in-flight requests (bounded), stop. Idempotent.
+    /// Readiness off, stop accepting, answer what clients have already sent (each response now
+    /// closes its connection), wait until every connection has closed or the drain timeout, stop.
+    /// Idempotent.
     public func shutdown(drainTimeout: Double? = nil) {
         draining.store(true, ordering: .releasing)
         let timeout = drainTimeout ?? configuration.drainTimeoutSeconds
         guard let handle = shim.withLock({ $0 }) else { return }
-        shim_quiesce(handle.pointer)
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9)
-        var inFlight = shim_in_flight(handle.pointer)
-        while inFlight > 0 && DispatchTime.now().uptimeNanoseconds < deadline {
-            usleep(2_000)
-            inFlight = shim_in_flight(handle.pointer)
-        }
-        if inFlight > 0 { logger.warning("drain timeout: closing with requests in flight", metadata: ["in_flight": "\(inFlight)"]) }
+        shim_drain(handle.pointer)
+        let open = shim_await_drain(handle.pointer, UInt32(min(max(timeout, 0), 86_400) * 1000))
+        if open > 0 { logger.warning("drain timeout: closing connections still open", metadata: ["connections": "\(open)"]) }
         shim.withLock { h in
             guard let current = h else { return }
             shim_stop(current.pointer)
@@ -96,6 +96,13 @@ public final class AutoencoderServer: Sendable {
             h = nil
         }
         logger.info("stopped")
+    }
+
+    /// The shim's connection counters, for `/metrics`.
+    func connectionStats() -> shim_stats {
+        var stats = shim_stats()
+        shim.withLock { if let h = $0 { shim_get_stats(h.pointer, &stats) } }
+        return stats
     }
 
     /// Loads the model file again and swaps it in only if it is valid in full.
@@ -130,7 +137,8 @@ public final class AutoencoderServer: Sendable {
         }
         return padded.withUnsafeBufferPointer { b in
             withOptionalCString(contentType) { ct in
-                withOptionalCString(authorization) { auth in
+                let auth = authorization.map { Array($0.utf8) }
+                return withOptionalBytes(auth) { auth in
                     let r = route(method: method, path: path, contentType: ct, authorization: auth,
                                   body: UnsafeBufferPointer(rebasing: b.dropLast()), into: worker.output, worker: worker)
                     return (r.status, worker.output.bytes)
@@ -147,7 +155,8 @@ public final class AutoencoderServer: Sendable {
         let body = UnsafeBufferPointer(start: req.body, count: req.body != nil ? req.body_length : 0)
         let worker = workers[Int(req.worker)]
         let out = worker.output
-        let response = route(method: method, path: path, contentType: req.content_type, authorization: req.authorization,
+        let authorization = req.authorization.map { UnsafeRawBufferPointer(start: $0, count: req.authorization_length) }
+        let response = route(method: method, path: path, contentType: req.content_type, authorization: authorization,
                              body: body, into: out, worker: worker)
         let extra = response.extraHeader
         _ = shim_respond(r, UInt32(response.status), Self.cString(response.contentType), out.base, out.count,
@@ -166,7 +175,7 @@ public final class AutoencoderServer: Sendable {
     }
 
     /// Routes one request and writes its body into `out`, with `worker`'s buffers and model.
-    func route(method: String, path: String, contentType: UnsafePointer<CChar>?, authorization: UnsafePointer<CChar>?,
+    func route(method: String, path: String, contentType: UnsafePointer<CChar>?, authorization: UnsafeRawBufferPointer?,
                body: UnsafeBufferPointer<UInt8>, into out: JSONOutput, worker: WorkerCache) -> HTTPResponse {
         out.reset()
         let isGet = method == "GET" || method == "HEAD"
@@ -184,7 +193,7 @@ public final class AutoencoderServer: Sendable {
         case "/metrics":
             guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
             if configuration.authMetrics, !authorized(authorization) { return denied(into: out) }
-            out.raw(metrics.exposition())
+            out.raw(metrics.exposition(connections: connectionStats()))
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8")
         case "/model":
             guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
@@ -222,13 +231,15 @@ public final class AutoencoderServer: Sendable {
     }
 
     /// Whether the request may pass: auth is off, or its bearer token is one of ours (compared
-    /// in constant time).
-    private func authorized(_ header: UnsafePointer<CChar>?) -> Bool {
+    /// in constant time). The header is read with its length: a NUL inside it is refused, not
+    /// taken as its end.
+    private func authorized(_ header: UnsafeRawBufferPointer?) -> Bool {
         if tokens.isEmpty { return true }
         guard let header else { return false }
-        let value = Array(UnsafeBufferPointer(start: UnsafeRawPointer(header).assumingMemoryBound(to: UInt8.self), count: strlen(header)))
+        let value = Array(header)
         let prefix = Array("Bearer ".utf8)
-        guard value.count > prefix.count, value[0..<prefix.count].map({ $0 | 0x20 }) == prefix.map({ $0 | 0x20 }) else { return false }
+        guard value.count > prefix.count, !value.contains(0),
+              value[0..<prefix.count].map({ $0 | 0x20 }) == prefix.map({ $0 | 0x20 }) else { return false }
         let presented = Array(value[prefix.count...])
         var ok = false
         for t in tokens { ok = Self.constantTimeEqual(presented, t) || ok }   // every token is compared
@@ -241,12 +252,14 @@ public final class AutoencoderServer: Sendable {
         return r
     }
 
-    /// Equal-length comparison that does not stop at the first difference.
+    /// Whether a and b are equal, in time that depends on their lengths only, not on where they
+    /// differ. Lengths are compared whole (folding their difference into a byte would let
+    /// lengths 256 apart pass as equal).
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var diff = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        var diff: UInt8 = 0
         let n = max(a.count, b.count)
         for i in 0..<n { diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
-        return diff == 0
+        return diff == 0 && a.count == b.count
     }
 
     /// `application/json`, any case, optionally followed by parameters (`; charset=utf-8`).
@@ -387,6 +400,11 @@ struct TopErrors {
             index[i] = j; error[i] = e
         }
     }
+}
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
 }
 
 private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {

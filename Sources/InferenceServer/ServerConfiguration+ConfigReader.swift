@@ -14,7 +14,9 @@ extension ServerConfiguration {
     /// - `max_body_bytes` (int, default 1048576), env `AE_MAX_BODY_BYTES`
     /// - `max_batch` (int, default 1024), env `AE_MAX_BATCH`
     /// - `connection_timeout_seconds` (int, default 10), env `AE_CONNECTION_TIMEOUT_SECONDS`
-    /// - `connection_limit` (int, default 0), env `AE_CONNECTION_LIMIT`
+    /// - `request_timeout_seconds` (int, default 10), env `AE_REQUEST_TIMEOUT_SECONDS`
+    /// - `connection_limit` (int, default 1024), env `AE_CONNECTION_LIMIT`
+    /// - `per_ip_connection_limit` (int, default 256), env `AE_PER_IP_CONNECTION_LIMIT`
     /// - `drain_timeout_seconds` (number, default 10), env `AE_DRAIN_TIMEOUT_SECONDS`
     /// - `auth_tokens` (list of strings, default none), env `AE_AUTH_TOKENS` (comma-separated)
     /// - `auth_token_file` (string, default none), env `AE_AUTH_TOKEN_FILE`
@@ -22,7 +24,7 @@ extension ServerConfiguration {
     /// - `log_level` (string, default `"info"`), env `AE_LOG_LEVEL`, flag `--log-level`
     public static let keys = [
         "host", "port", "threads", "model", "max_body_bytes", "max_batch", "connection_timeout_seconds",
-        "connection_limit", "drain_timeout_seconds", "auth_tokens", "auth_token_file", "auth_metrics", "log_level",
+        "request_timeout_seconds", "connection_limit", "per_ip_connection_limit", "drain_timeout_seconds", "auth_tokens", "auth_token_file", "auth_metrics", "log_level",
     ]
 
     /// Reads flags (`overrides`, highest precedence), then `AE_*` environment variables, then
@@ -68,7 +70,9 @@ extension ServerConfiguration {
         if let v = try read("max_body_bytes", { try reader.requiredInt(forKey: $0) }) { maxBodyBytes = v }
         if let v = try read("max_batch", { try reader.requiredInt(forKey: $0) }) { maxBatch = v }
         if let v = try read("connection_timeout_seconds", { try reader.requiredInt(forKey: $0) }) { connectionTimeoutSeconds = v }
+        if let v = try read("request_timeout_seconds", { try reader.requiredInt(forKey: $0) }) { requestTimeoutSeconds = v }
         if let v = try read("connection_limit", { try reader.requiredInt(forKey: $0) }) { connectionLimit = v }
+        if let v = try read("per_ip_connection_limit", { try reader.requiredInt(forKey: $0) }) { perIPConnectionLimit = v }
         if let v = try read("drain_timeout_seconds", { try reader.requiredDouble(forKey: $0) }) { drainTimeoutSeconds = v }
         if let v = try read("auth_tokens", { try reader.requiredStringArray(forKey: $0, isSecret: true) }) { authTokens = v }
         if let v = try read("auth_token_file", { try reader.requiredString(forKey: $0) }) { authTokenFile = v.isEmpty ? nil : v }

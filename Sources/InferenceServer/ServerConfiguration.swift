@@ -17,10 +17,19 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxBatch: Int = 1024
     /// Seconds a connection may sit idle (or stall mid-body) before it is closed. Default 10.
     public var connectionTimeoutSeconds: Int = 10
-    /// Most simultaneous connections, shared out across the threads (each takes ⌈limit / threads⌉;
-    /// a connection handed to a full thread is closed); 0 leaves libmicrohttpd's default per
-    /// thread. Default 0.
-    public var connectionLimit: Int = 0
+    /// Seconds from a connection's opening, or from its previous response, to a complete request
+    /// (request line, headers and body), however steadily the bytes trickle in. Past it a request
+    /// that has begun gets 408 and its connection is closed; a connection that sent nothing is
+    /// closed. 0 turns it off. Default 10.
+    public var requestTimeoutSeconds: Int = 10
+    /// Most simultaneous connections, shared out across the threads; a connection over it is
+    /// closed as soon as it is accepted (counted in `ae_connections_refused_total`). Each takes an
+    /// open file, so start-up raises the process's limit or says it cannot. Default 1024.
+    public var connectionLimit: Int = 1024
+    /// Most simultaneous connections from one IP address; further ones are closed as soon as they
+    /// are accepted. Behind a proxy or ingress, every client shares the proxy's address: raise it
+    /// there. 0 = no limit. Default 256.
+    public var perIPConnectionLimit: Int = 256
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish. Default 10 s
     /// (Kubernetes' terminationGracePeriodSeconds should be larger).
     public var drainTimeoutSeconds: Double = 10
@@ -51,7 +60,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         if maxBodyBytes < 64 { throw bad("max_body_bytes", "must be at least 64, got \(maxBodyBytes)") }
         if maxBatch < 1 { throw bad("max_batch", "must be at least 1, got \(maxBatch)") }
         if connectionTimeoutSeconds < 0 { throw bad("connection_timeout_seconds", "must be ≥ 0") }
-        if connectionLimit < 0 { throw bad("connection_limit", "must be ≥ 0") }
+        if requestTimeoutSeconds < 0 { throw bad("request_timeout_seconds", "must be ≥ 0") }
+        if !(threads...1_000_000).contains(connectionLimit) { throw bad("connection_limit", "must be \(threads) (the threads) … 1000000, got \(connectionLimit)") }
+        if !(0...1_000_000).contains(perIPConnectionLimit) { throw bad("per_ip_connection_limit", "must be 0 (no limit) … 1000000, got \(perIPConnectionLimit)") }
         if !(drainTimeoutSeconds >= 0 && drainTimeoutSeconds.isFinite) { throw bad("drain_timeout_seconds", "must be ≥ 0") }
         if modelPath.isEmpty { throw bad("model", "must name a model file") }
         if !Self.logLevels.contains(logLevel) { throw bad("log_level", "must be one of \(Self.logLevels.joined(separator: ", ")), got '\(logLevel)'") }

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Foundation
 import Metrics
+import MicroHTTPDShim
 import Prometheus
 import Synchronization
 
@@ -64,7 +65,25 @@ final class ServerMetrics: Sendable {
         }
     }
 
-    func exposition() -> [UInt8] { registry.emitToBuffer() }
+    /// The registry's series, then the shim's connection counters (kept by the shim in C; they
+    /// are written here as they stand).
+    func exposition(connections c: shim_stats) -> [UInt8] {
+        var text = registry.emitToBuffer()
+        text += Array("""
+            # TYPE ae_connections_open gauge
+            ae_connections_open \(c.connections_open)
+            # TYPE ae_connections_refused_total counter
+            ae_connections_refused_total{reason="connection_limit"} \(c.refused_connection_limit)
+            ae_connections_refused_total{reason="per_ip_connection_limit"} \(c.refused_per_ip_limit)
+            # TYPE ae_request_timeouts_total counter
+            ae_request_timeouts_total \(c.request_timeouts)
+            # TYPE ae_requests_refused_total counter
+            ae_requests_refused_total{reason="framing"} \(c.bad_framing)
+            ae_requests_refused_total{reason="too_many_parameters"} \(c.too_many_parameters)
+
+            """.utf8)
+        return text
+    }
 }
 
 /// Records one worker thread's requests (see `ServerMetrics.recorder`). Used by that thread only.

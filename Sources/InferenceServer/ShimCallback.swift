@@ -9,3 +9,12 @@ func shimHandler(_ context: UnsafeMutableRawPointer?, _ request: UnsafePointer<s
     // write the server object's reference count on every request.
     Unmanaged<AutoencoderServer>.fromOpaque(context)._withUnsafeGuaranteedRef { $0.handle(request) }
 }
+
+/// The shim's log callback (limits reached, rate-limited by the shim), on the shim's own threads.
+func shimLogger(_ context: UnsafeMutableRawPointer?, _ level: Int32, _ message: UnsafePointer<CChar>?) {
+    guard let context, let message else { return }
+    let text = String(cString: message)
+    Unmanaged<AutoencoderServer>.fromOpaque(context)._withUnsafeGuaranteedRef {
+        if level > 0 { $0.logger.warning("\(text)") } else { $0.logger.info("\(text)") }
+    }
+}

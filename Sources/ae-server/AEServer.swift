@@ -76,6 +76,7 @@ enum Signals {
                 src.setEventHandler {
                     guard once.first() else { return }   // a second signal while draining changes nothing
                     server.logger.info("signal received: draining", metadata: ["signal": "\(s == SIGTERM ? "SIGTERM" : "SIGINT")"])
+                    Watchdog.start(after: server.configuration.drainTimeoutSeconds + 1, logger: server.logger)
                     server.shutdown()
                     done.resume()
                 }
@@ -97,4 +98,17 @@ final class Once: @unchecked Sendable {
 enum Retainer {
     nonisolated(unsafe) static var kept: [Any] = []
     static func keep(_ x: Any) { kept.append(x) }
+}
+
+/// Ends the process if the drain has not ended it in time, whatever the other threads are doing:
+/// an orchestrator's SIGTERM must always lead to an exit (non-zero here, after a log line).
+enum Watchdog {
+    static func start(after seconds: Double, logger: Logger) {
+        let thread = Thread {
+            Thread.sleep(forTimeInterval: seconds)
+            logger.critical("shutdown did not finish within the drain timeout + 1 s; exiting", metadata: ["seconds": "\(seconds)"])
+            _exit(2)
+        }
+        thread.start()
+    }
 }
