@@ -104,7 +104,7 @@ struct RequestParser {
             let key = try parseString(&c)
             try c.expect(UInt8(ascii: ":"), "':'")
             guard result == nil else {
-                throw RequestError(key == "features" || key == "instances" ? "give exactly one of 'features' and 'instances'" : "unknown key '\(key)'; expected 'features' or 'instances'")
+                throw RequestError(key == "features" || key == "instances" ? "give exactly one of 'features' and 'instances'" : "unknown key '\(key.prefix(80))'; expected 'features' or 'instances'")
             }
             switch key {
             case "features":
@@ -114,7 +114,7 @@ struct RequestParser {
             case "instances":
                 result = try parseInstances(&c, &values)
             default:
-                throw RequestError("unknown key '\(key)'; expected 'features' or 'instances'")
+                throw RequestError("unknown key '\(key.prefix(80))'; expected 'features' or 'instances'")
             }
             if try c.endOfElement(UInt8(ascii: "}"), "") { break }
         }

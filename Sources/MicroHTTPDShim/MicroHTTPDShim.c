@@ -523,12 +523,31 @@ static int idle_for_drain(const struct connection_state *s) {
     return n <= 0;
 }
 
+/* What the log has told of the limits so far. */
+struct reported {
+    unsigned long long limit, per_ip, timeouts;
+};
+
+/* Logs what the limits refused since the last report; 1 if there was anything. */
+static int report(struct shim_server *server, struct reported *logged) {
+    struct reported now = {atomic_load(&server->refused_limit), atomic_load(&server->refused_per_ip), atomic_load(&server->timeouts)};
+    if (now.limit > logged->limit)
+        say(server, 1, "connection limit (%u) reached: closed %llu new connections", server->connection_limit, now.limit - logged->limit);
+    if (now.per_ip > logged->per_ip)
+        say(server, 1, "per-address connection limit (%u) reached: closed %llu new connections", server->per_ip_limit, now.per_ip - logged->per_ip);
+    if (now.timeouts > logged->timeouts)
+        say(server, 1, "request deadline (%u s) passed: answered 408 and closed %llu connections", server->request_timeout, now.timeouts - logged->timeouts);
+    int any = now.limit > logged->limit || now.per_ip > logged->per_ip || now.timeouts > logged->timeouts;
+    *logged = now;
+    return any;
+}
+
 /* Every TICK_MS: 408 and close requests past their deadline, close idle connections once a
  * drain's grace is over, and log what the limits refused since the last time (at most once a
  * second). */
 static void *reap_loop(void *arg) {
     struct shim_server *server = (struct shim_server *)arg;
-    unsigned long long logged_limit = 0, logged_per_ip = 0, logged_timeouts = 0;
+    struct reported logged = {0};
     long long last_log = 0;
     char reply[128];
     snprintf(reply, sizeof reply, "{\"error\":\"request not complete within request_timeout_seconds (%u s)\"}", server->request_timeout);
@@ -563,23 +582,11 @@ static void *reap_loop(void *arg) {
             pthread_mutex_unlock(&w->lock);
         }
 
-        if (now - last_log >= 1000000000LL) {
-            unsigned long long limit = atomic_load(&server->refused_limit), per_ip = atomic_load(&server->refused_per_ip);
-            unsigned long long timeouts = atomic_load(&server->timeouts);
-            if (limit > logged_limit)
-                say(server, 1, "connection limit (%u) reached: closed %llu new connections", server->connection_limit, limit - logged_limit);
-            if (per_ip > logged_per_ip)
-                say(server, 1, "per-address connection limit (%u) reached: closed %llu new connections", server->per_ip_limit, per_ip - logged_per_ip);
-            if (timeouts > logged_timeouts)
-                say(server, 1, "request deadline (%u s) passed: answered 408 and closed %llu connections", server->request_timeout, timeouts - logged_timeouts);
-            if (limit > logged_limit || per_ip > logged_per_ip || timeouts > logged_timeouts) last_log = now;
-            logged_limit = limit;
-            logged_per_ip = per_ip;
-            logged_timeouts = timeouts;
-        }
+        if (now - last_log >= 1000000000LL && report(server, &logged)) last_log = now;
         pthread_mutex_lock(&server->reaper_lock);
     }
     pthread_mutex_unlock(&server->reaper_lock);
+    report(server, &logged);   /* what the last tick had not reported yet */
     return NULL;
 }
 

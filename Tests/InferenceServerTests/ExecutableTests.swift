@@ -96,6 +96,25 @@ import Testing
         #expect(down.terminationStatus == 1)
     }
 
+    /// A burst of connections far past the limit (which once deadlocked libmicrohttpd 0.9.75 for
+    /// good) leaves the process answering, and SIGTERM still ends it within the drain timeout.
+    @Test func aConnectionBurstLeavesTheProcessServingAndStoppable() throws {
+        guard Self.binary != nil else { Issue.record("ae-server binary not found"); return }
+        let dir = ServerHarness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = ServerHarness.writeModel(ServerHarness.model(), to: dir)
+        let server = try Running(["--model", path, "--host", "127.0.0.1", "--port", "0"],
+                                 environment: ["AE_CONNECTION_LIMIT": "4", "AE_DRAIN_TIMEOUT_SECONDS": "2"])
+        #expect(server.port > 0, "log: \(server.log)")
+        ReliabilityTests.burst(port: server.port, count: 200)
+        #expect(ReliabilityTests.firstAnswer(port: server.port)?.status == 200)
+        let t0 = Date()
+        #expect(server.stop() == 0)
+        #expect(Date().timeIntervalSince(t0) < 3)
+        let log = server.log + String(decoding: server.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("connection limit (4) reached"), "\(log)")
+    }
+
     @Test func badConfigurationStopsStartUpWithAMessage() throws {
         guard Self.binary != nil else { Issue.record("ae-server binary not found"); return }
         let dir = ServerHarness.temporaryDirectory()

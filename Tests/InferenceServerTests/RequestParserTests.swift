@@ -155,6 +155,16 @@ import Testing
         #expect(throws: RequestError.self) { try parse(#"{"features"#) }   // the key cut short
     }
 
+    /// An unknown key is echoed cut short, as every other echo is: a 1 MB key is not a 1 MB error.
+    @Test func anUnknownKeyIsEchoedCutShort() {
+        let key = String(repeating: "k", count: 1 << 20)
+        for body in ["{\"\(key)\":[1,2,3]}", "{\"features\":[1,2,3],\"\(key)\":1}"] {
+            do { _ = try parse(body); Issue.record("accepted") } catch {
+                #expect(error.message.count < 200 && error.message.contains("unknown key 'kkk"), "\(error.message.count) characters")
+            }
+        }
+    }
+
     @Test func refusesWhatJSONDoesNotAllow() {
         for t in ["01", "1.", ".5", "-", "+1", "1e", "1e+", "0x10", "Infinity", "NaN", "-Infinity", "1.5.2", "--1", "1e5.5", "\"1\""] {
             #expect(throws: RequestError.self, "\(t)") { try parse("{\"features\":[\(t),2,3]}") }

@@ -15,22 +15,37 @@ final class TestHTTPClient {
         var object: [String: Any] { json as? [String: Any] ?? [:] }
     }
 
-    struct Failure: Error, CustomStringConvertible { var description: String }
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        /// The connection was refused: nothing listens (as after a drain closed the listener).
+        var refused = false
+    }
 
     let fd: Int32
     private var pending: [UInt8] = []
 
-    init(port: Int, timeoutSeconds: Int = 10) throws {
+    /// Connects from `source` (any address of 127.0.0.0/8: a second client address on loopback).
+    init(port: Int, source: String = "127.0.0.1", timeoutSeconds: Int = 10) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket") }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if source != "127.0.0.1" {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard bound == 0 else { throw Failure(description: "bind \(source) failed: errno \(errno)") }   // deinit closes fd
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0 else { close(fd); throw Failure(description: "connect to 127.0.0.1:\(port) failed: errno \(errno)") }
+        guard rc == 0 else {
+            let e = errno   // deinit closes fd: a class whose init throws after initializing every property is deinitialized
+            throw Failure(description: "connect to 127.0.0.1:\(port) failed: errno \(e)", refused: e == ECONNREFUSED)
+        }
     }
 
     deinit { close(fd) }
