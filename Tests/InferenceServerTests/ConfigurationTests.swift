@@ -17,6 +17,20 @@ import Testing
         let c = try await ServerConfiguration.load(file: path, environment: [:])
         #expect(c.port == 8080 && c.host == "0.0.0.0" && c.maxBodyBytes == 1 << 20 && c.maxBatch == 1024)
         #expect(c.modelPath == "models/model.safetensors" && c.authTokens.isEmpty && c.logLevel == "info")
+        #expect(c.connectionLimit == 1024 && c.perIPConnectionLimit == 256 && c.requestTimeoutSeconds == 10)
+        #expect(c == ServerConfiguration().with { $0.modelPath = "models/model.safetensors"; $0.threads = c.threads })
+    }
+
+    @Test func connectionLimitsAreFiniteAndChecked() async throws {
+        let c = try await ServerConfiguration.load(file: nil, environment: [
+            "AE_CONNECTION_LIMIT": "64", "AE_PER_IP_CONNECTION_LIMIT": "0", "AE_REQUEST_TIMEOUT_SECONDS": "3"])
+        #expect(c.connectionLimit == 64 && c.perIPConnectionLimit == 0 && c.requestTimeoutSeconds == 3)
+        for (key, value) in [("AE_CONNECTION_LIMIT", "0"), ("AE_CONNECTION_LIMIT", "1"), ("AE_PER_IP_CONNECTION_LIMIT", "-1"),
+                             ("AE_REQUEST_TIMEOUT_SECONDS", "-5")] {
+            await #expect(throws: ServerConfigurationError.self, "\(key)=\(value)") {
+                try await ServerConfiguration.load(file: nil, environment: [key: value, "AE_THREADS": "2"])
+            }
+        }
     }
 
     @Test func flagsOverrideEnvironmentOverridesFile() async throws {
@@ -40,4 +54,8 @@ import Testing
         await #expect(throws: ServerConfigurationError.self) { try await ServerConfiguration.load(file: file("[1]"), environment: [:]) }
         await #expect(throws: ServerConfigurationError.self) { try await ServerConfiguration.load(file: "/nonexistent.json", environment: [:]) }
     }
+}
+
+extension ServerConfiguration {
+    func with(_ edit: (inout ServerConfiguration) -> Void) -> ServerConfiguration { var c = self; edit(&c); return c }
 }
