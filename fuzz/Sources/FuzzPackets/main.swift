@@ -1,0 +1,14 @@
+import Foundation
+import TrafficFeatures
+
+/// Any bytes as a tshark packet CSV: packets or a `PacketError`, never a crash or a hang.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: size))
+    for skipBad in [false, true] {
+        var reader = PacketReader(path: path, skipBad: skipBad, addresses: AddressTable())
+        _ = try? reader.readAll()
+    }
+    return 0
+}
