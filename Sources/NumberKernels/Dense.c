@@ -8,21 +8,17 @@
 // row gives the same bits alone or in any batch, on any x86-64 CPU and with any vector width.
 #include "NumberKernels.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #pragma clang fp contract(off)
 
 enum { BLOCK = 32 };   // outputs kept in registers at once: 4 AVX2 or 2 AVX-512 registers
 
-#if defined(__x86_64__)
-#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CLONES
-#endif
-
-CLONES
-void nk_dense(const float *restrict w, const float *restrict b, const float *restrict x, float *restrict y,
-              size_t rows, size_t inputs, size_t outputs) {
+/// The product; compiled once per instruction set below, each giving the same bits.
+static inline __attribute__((always_inline))
+void dense(const float *restrict w, const float *restrict b, const float *restrict x, float *restrict y,
+           size_t rows, size_t inputs, size_t outputs) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * inputs;
         float *yr = y + r * outputs;
@@ -49,4 +45,40 @@ void nk_dense(const float *restrict w, const float *restrict b, const float *res
             memcpy(yr + j0, acc, n * sizeof(float));
         }
     }
+}
+
+static void dense_baseline(const float *w, const float *b, const float *x, float *y, size_t rows, size_t inputs, size_t outputs) {
+    dense(w, b, x, y, rows, inputs, outputs);
+}
+
+#if defined(__x86_64__)
+// Chosen at the first call rather than by an ifunc (target_clones): an ifunc resolver runs while
+// the program is being loaded, before a sanitizer's runtime, and crashed under ThreadSanitizer.
+__attribute__((target("avx2")))
+static void dense_avx2(const float *w, const float *b, const float *x, float *y, size_t rows, size_t inputs, size_t outputs) {
+    dense(w, b, x, y, rows, inputs, outputs);
+}
+
+__attribute__((target("avx512f")))
+static void dense_avx512(const float *w, const float *b, const float *x, float *y, size_t rows, size_t inputs, size_t outputs) {
+    dense(w, b, x, y, rows, inputs, outputs);
+}
+#endif
+
+typedef void (*dense_function)(const float *, const float *, const float *, float *, size_t, size_t, size_t);
+
+static dense_function choose(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return dense_avx512;
+    if (__builtin_cpu_supports("avx2")) return dense_avx2;
+#endif
+    return dense_baseline;
+}
+
+void nk_dense(const float *w, const float *b, const float *x, float *y, size_t rows, size_t inputs, size_t outputs) {
+    static _Atomic(dense_function) chosen = NULL;   // a race only chooses the same function twice
+    dense_function f = chosen;
+    if (f == NULL) chosen = f = choose();
+    f(w, b, x, y, rows, inputs, outputs);
 }
