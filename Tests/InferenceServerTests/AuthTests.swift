@@ -49,5 +49,25 @@ import Testing
         #expect(!AutoencoderServer.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
         #expect(!AutoencoderServer.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
         #expect(!AutoencoderServer.constantTimeEqual([], Array("a".utf8)))
+        // Lengths 256 apart: a difference folded into one byte would call these equal.
+        #expect(!AutoencoderServer.constantTimeEqual(Array("abc".utf8), Array("abc".utf8) + [UInt8](repeating: 0, count: 256)))
+        #expect(!AutoencoderServer.constantTimeEqual([], [UInt8](repeating: 0, count: 256)))
+    }
+
+    /// A token with a NUL byte in the middle of the presented value: libmicrohttpd 0.9.75 ends a
+    /// header value at a NUL before the server sees it, so only the bytes before it count, and
+    /// they must be a whole token (README, "Errors").
+    @Test func aNulInTheHeaderGrantsNothingBeyondTheToken() throws {
+        let dir = ServerHarness.temporaryDirectory()
+        let server = try ServerHarness.start(in: dir) { $0.authTokens = ["secret1"] }
+        defer { server.shutdown() }
+        for (value, status) in [("Bearer secre\u{0}t1", 401), ("Bearer \u{0}secret1", 401), ("Bearer secret1\u{0}junk", 200)] {
+            let c = try TestHTTPClient(port: server.port)
+            try c.send("GET /model HTTP/1.1\r\nHost: x\r\nAuthorization: \(value)\r\n\r\n")
+            #expect(try c.readResponse().status == status, "\(value.debugDescription)")
+        }
+        // In the server's own path (no libmicrohttpd in between), a NUL is refused outright.
+        let r = server.respond(method: "GET", path: "/model", authorization: "Bearer secret1\u{0}junk", body: [])
+        #expect(r.status == 401)
     }
 }
