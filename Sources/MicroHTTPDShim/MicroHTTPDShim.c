@@ -355,9 +355,10 @@ static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const 
 
 /* RFC 9112 §6.3: a message whose length is ambiguous is refused and its connection closed, since
  * a server and a proxy in front of it could read different requests from the same bytes. */
-static const char *framing_error(struct MHD_Connection *connection) {
+static const char *framing_error(struct MHD_Connection *connection, const char **content_length) {
     struct framing f = {0};
     MHD_get_connection_values(connection, MHD_HEADER_KIND, framing_header, &f);
+    *content_length = f.length;
     if (f.lengths_differ) return "{\"error\":\"conflicting Content-Length headers\"}";
     if (f.lengths > 0 && f.encodings > 0) return "{\"error\":\"both Content-Length and Transfer-Encoding\"}";
     if (f.encodings > 0 && !f.chunked_only) return "{\"error\":\"Transfer-Encoding must be exactly 'chunked'\"}";
@@ -381,12 +382,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         state->responded = 0;
         if (state->body != NULL) state->body[0] = 0;
         *con_cls = state;
-        const char *bad = framing_error(connection);
+        const char *cl = NULL;
+        const char *bad = framing_error(connection, &cl);
         if (bad != NULL) {
             atomic_fetch_add(&server->bad_framing, 1);
             return queue_error(server, connection, state, 400, bad);
         }
-        const char *cl = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl != NULL) {
             char *end = NULL;
             unsigned long long n = strtoull(cl, &end, 10);
