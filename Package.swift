@@ -88,7 +88,7 @@ let package = Package(
             path: "bench/Sources/ae-bench"
         ),
         .testTarget(name: "AutoencoderCoreTests", dependencies: ["AutoencoderCore"]),
-        .testTarget(name: "TrafficFeaturesTests", dependencies: ["TrafficFeatures"]),
+        .testTarget(name: "TrafficFeaturesTests", dependencies: ["TrafficFeatures"], exclude: ["Fixtures"]),
         .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "AutoencoderCore"]),
         // Runs the built `ae` executable: exit codes, messages, no silent overwrites.
         .testTarget(name: "AECommandTests"),

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct FeatureExtractorTests {
     @Test func headerMatchesTheDatasetsColumnOrder() throws {
-        let text = try String(contentsOf: sharedDirectory.appendingPathComponent("nbaiot/demonstrate_structure.csv"), encoding: .utf8)
+        let text = try String(contentsOf: fixtures.appendingPathComponent("demonstrate_structure.csv"), encoding: .utf8)
         let names = text.split(whereSeparator: \.isNewline)[0].split(separator: ",").map(String.init)
         #expect(names == FeatureNames.all)
         #expect(FeatureNames.all.count == 115)
@@ -79,7 +79,7 @@ import Testing
     @Test func pccStaysInThePublishedRangeOnRealPackets() throws {
         func maxPcc(_ mode: FeatureExtractor.Mode) throws -> Double {
             let addresses = AddressTable()
-            var reader = PacketReader(path: sharedDirectory.appendingPathComponent("nbaiot/kitsune_mirai_first_packets.csv").path, addresses: addresses)
+            var reader = PacketReader(path: fixtures.appendingPathComponent("kitsune_mirai_first_packets.csv").path, addresses: addresses)
             var packets: [Packet] = []
             try reader.forEach { if packets.count < 1000 { packets.append($0) } }
             var x = FeatureExtractor(mode: mode, addresses: addresses)
@@ -167,7 +167,7 @@ import Testing
     @Test(arguments: FeatureExtractor.Mode.allCases)
     func invariantsOnRealPackets(mode: FeatureExtractor.Mode) throws {
         let addresses = AddressTable()
-        var reader = PacketReader(path: sharedDirectory.appendingPathComponent("nbaiot/kitsune_mirai_first_packets.csv").path, addresses: addresses)
+        var reader = PacketReader(path: fixtures.appendingPathComponent("kitsune_mirai_first_packets.csv").path, addresses: addresses)
         var packets: [Packet] = []
         try reader.forEach { if packets.count < 1000 { packets.append($0) } }
         #expect(packets.count == 1000)

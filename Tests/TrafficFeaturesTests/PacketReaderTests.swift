@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func realCaptureReadsCompletely() throws {
-        var r = PacketReader(path: sharedDirectory.appendingPathComponent("nbaiot/kitsune_mirai_first_packets.csv").path, addresses: AddressTable())
+        var r = PacketReader(path: fixtures.appendingPathComponent("kitsune_mirai_first_packets.csv").path, addresses: AddressTable())
         var n = 0
         try r.forEach { _ in n += 1 }
         #expect(n == 38_363)

@@ -1,9 +1,10 @@
 import Foundation
 @testable import TrafficFeatures
 
-/// `../shared` beside the repository (CI lays it there).
-let sharedDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("../../../shared").standardizedFileURL
+/// Real data the tests read, copied into the repository so that a clone alone passes:
+/// the N-BaIoT column header (`demonstrate_structure.csv`) and the 38,363 real packets of a Mirai
+/// capture as tshark fields (`kitsune_mirai_first_packets.csv`).
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
 func temporaryFile(_ text: String, name: String = "packets.csv") -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ae-tf-\(UUID().uuidString)")
