@@ -60,9 +60,14 @@ public enum ModelFile {
         return out
     }
 
-    /// Writes atomically (temp file, then rename), so a server reloading the path never sees half a file.
+    /// Writes atomically (temp file, then rename), so a server reloading the path never sees half a
+    /// file. A missing parent folder is made.
     public static func write(_ model: TrainedModel, to path: String, overwrite: Bool = false) throws(ModelFileError) {
         if !overwrite, FileManager.default.fileExists(atPath: path) { throw .wouldOverwrite(path: path) }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+            throw .io(path: path, reason: "cannot make its folder: \(error.localizedDescription)")
+        }
         let bytes = encode(model)
         let tmp = path + ".tmp-\(getpid())"
         do {

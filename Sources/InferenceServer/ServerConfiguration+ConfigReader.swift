@@ -10,7 +10,7 @@ extension ServerConfiguration {
     /// - `host` (string, default `"0.0.0.0"`), env `AE_HOST`, flag `--host`
     /// - `port` (int, default 8080), env `AE_PORT`, flag `--port`
     /// - `threads` (int, default: cores), env `AE_THREADS`, flag `--threads`
-    /// - `model` (string, default `"model.safetensors"`), env `AE_MODEL`, flag `--model`
+    /// - `model` (string, default `"models/model.safetensors"`), env `AE_MODEL`, flag `--model`
     /// - `max_body_bytes` (int, default 1048576), env `AE_MAX_BODY_BYTES`
     /// - `max_batch` (int, default 1024), env `AE_MAX_BATCH`
     /// - `connection_timeout_seconds` (int, default 10), env `AE_CONNECTION_TIMEOUT_SECONDS`

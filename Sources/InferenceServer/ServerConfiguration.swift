@@ -9,8 +9,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Worker threads, one libmicrohttpd daemon (epoll) each; new connections are handed to
     /// them in turn, so keep-alive clients spread over all of them. Default: the number of cores.
     public var threads: Int = ServerConfiguration.coreCount
-    /// The `.safetensors` model file from `ae train`. Default `"model.safetensors"`.
-    public var modelPath: String = "model.safetensors"
+    /// The `.safetensors` model file from `ae train` (whose `--out` has the same default).
+    /// Default `"models/model.safetensors"`.
+    public var modelPath: String = "models/model.safetensors"
     /// Larger request bodies are refused with 413 without being buffered. Default 1 MiB.
     public var maxBodyBytes: Int = 1 << 20
     /// Most rows one `instances` request may carry. Default 1024.

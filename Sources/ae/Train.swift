@@ -12,8 +12,8 @@ struct Train: ParsableCommand {
     @Option(help: "Training configuration JSON; flags override it.")
     var config: String = "config/train.json"
 
-    @Option(help: "Model file to write.")
-    var out: String = "model.safetensors"
+    @Option(help: "Model file to write (its folder is made if missing); ae-server's default model.")
+    var out: String = "models/model.safetensors"
 
     @Option(help: "Epochs (seed: 50).") var epochs: Int?
     @Option(name: .customLong("batch-size"), help: "Mini-batch size (seed: 32).") var batchSize: Int?

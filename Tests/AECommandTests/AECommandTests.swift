@@ -12,11 +12,8 @@ import Testing
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    let dir: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ae-cli-tests-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }()
+    let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
 
     struct Run { var status: Int32; var out: String; var err: String }
 
@@ -56,6 +53,9 @@ import Testing
         #expect(evaluate.status == 0)
         let report = try JSONSerialization.jsonObject(with: Data(evaluate.out.utf8)) as? [String: Any]
         #expect(report?["rows"] as? Int == 300 && report?["roc_auc"] != nil)
+        // Without --out, the model goes where ae-server looks by default, its folder made.
+        #expect(try ae(["train", "--train", "d/gafgyt_danmini_doorbell_train.csv", "--epochs", "1"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("models/model.safetensors").path))
         let inspect = try ae(["inspect", "m.safetensors"])
         #expect(inspect.status == 0 && inspect.out.contains("115 → 64 leaky_relu → 32 leaky_relu → 16 tanh [latent]"))
         // A row the model cannot score (its reconstruction error overflows) is refused by row and line.
@@ -88,4 +88,15 @@ import Testing
         let missing = try ae(["evaluate", "--model", "nope.safetensors", "--test", bad])
         #expect(missing.status != 0 && missing.err.contains("nope.safetensors"))
     }
+}
+
+/// A fresh folder for a test's files, removed with everything in it when the value goes away:
+/// a suite holding one as a stored property loses it after each test, passed or failed.
+final class TemporaryDirectory: @unchecked Sendable {
+    let url: URL
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("ae-tests-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
 }

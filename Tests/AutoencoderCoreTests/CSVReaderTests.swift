@@ -3,7 +3,8 @@ import Testing
 @testable import AutoencoderCore
 
 @Suite struct CSVReaderTests {
-    let dir = temporaryDirectory()
+    let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
 
     func read(_ text: String, features: [String]? = nil, chunk: Int? = nil) throws(CSVError) -> FeatureTable {
         var reader = CSVReader(features: features)
@@ -171,7 +172,9 @@ import Testing
 
 @Suite struct PandasIndexColumnTests {
     @Test func anUnnamedFirstColumnIsAnIndex() throws {
-        let dir = temporaryDirectory()
+        let temporary = TemporaryDirectory()
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         for header in [",a,b,target", "Unnamed: 0,a,b,target"] {
             let t = try CSVReader().read(path: writeFile("\(header)\n0,1,2,0\n1,3,4,1\n", in: dir))
             #expect(t.featureNames == ["a", "b"])

@@ -24,7 +24,9 @@ import Testing
     }
 
     @Test func writeRefusesToOverwriteUnlessAsked() throws {
-        let dir = temporaryDirectory()
+        let temporary = TemporaryDirectory()
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         let path = dir.appendingPathComponent("m.safetensors").path
         try ModelFile.write(Self.smallModel(), to: path)
         #expect(throws: ModelFileError.wouldOverwrite(path: path)) { try ModelFile.write(Self.smallModel(), to: path) }

@@ -1,11 +1,15 @@
 import Foundation
 @testable import AutoencoderCore
 
-/// A fresh temporary directory per call; tests write their files there.
-func temporaryDirectory() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("ae-core-tests-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+/// A fresh folder for a test's files, removed with everything in it when the value goes away:
+/// a suite holding one as a stored property loses it after each test, passed or failed.
+final class TemporaryDirectory: @unchecked Sendable {
+    let url: URL
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("ae-tests-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
 }
 
 @discardableResult

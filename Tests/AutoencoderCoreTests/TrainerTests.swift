@@ -84,7 +84,9 @@ import Testing
     }
 
     @Test func configFileOverridesDefaultsAndRefusesUnknownKeys() throws {
-        let dir = temporaryDirectory()
+        let temporary = TemporaryDirectory()
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         let good = writeFile(#"{"epochs": 3, "hidden": [10], "threshold": "p99", "rows": "all"}"#, in: dir, name: "a.json")
         let c = try TrainingConfiguration(jsonFile: good)
         #expect(c.epochs == 3 && c.hidden == [10] && c.threshold == .percentile(99) && c.rows == .all && c.batchSize == 32)

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct AuthTests {
     @Test func bearerTokensGuardTheModelRoutesOnly() throws {
-        let dir = ServerHarness.temporaryDirectory()
+        let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
         let tokenFile = dir.appendingPathComponent("tokens").path
         try "second-token\n\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let config = ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)) {
@@ -32,7 +33,8 @@ import Testing
     }
 
     @Test func metricsCanRequireAuth() throws {
-        let dir = ServerHarness.temporaryDirectory()
+        let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
         let server = try ServerHarness.start(in: dir) {
             $0.authTokens = ["t"]
             $0.authMetrics = true
@@ -58,7 +60,8 @@ import Testing
     /// header value at a NUL before the server sees it, so only the bytes before it count, and
     /// they must be a whole token (README, "Errors").
     @Test func aNulInTheHeaderGrantsNothingBeyondTheToken() throws {
-        let dir = ServerHarness.temporaryDirectory()
+        let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
         let server = try ServerHarness.start(in: dir) { $0.authTokens = ["secret1"] }
         defer { server.shutdown() }
         for (value, status) in [("Bearer secre\u{0}t1", 401), ("Bearer \u{0}secret1", 401), ("Bearer secret1\u{0}junk", 200)] {

@@ -6,7 +6,8 @@ import Testing
 
 @Suite struct ConcurrencyTests {
     @Test func manyClientsEachGetTheirOwnAnswer() throws {
-        let dir = ServerHarness.temporaryDirectory()
+        let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
         let model = ServerHarness.model()
         let server = try ServerHarness.start(serving: model, in: dir)
         defer { server.shutdown() }
@@ -42,7 +43,8 @@ import Testing
     }
 
     @Test func aStalledClientTimesOutWithoutBlockingOthers() throws {
-        let dir = ServerHarness.temporaryDirectory()
+        let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
         let server = try ServerHarness.start(in: dir) {
             $0.connectionTimeoutSeconds = 3
             $0.threads = 1   // the worst case: one worker thread
@@ -63,7 +65,8 @@ import Testing
     /// Connections past `connection_limit` are closed at once; the ones inside it keep working,
     /// and a freed place is taken by the next connection.
     @Test func connectionsPastTheLimitAreClosed() throws {
-        let dir = ServerHarness.temporaryDirectory()
+        let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
         let server = try ServerHarness.start(in: dir) {
             $0.connectionLimit = 2
             $0.threads = 1

@@ -4,7 +4,8 @@ import Testing
 @testable import InferenceServer
 
 @Suite struct EndpointTests {
-    let dir = ServerHarness.temporaryDirectory()
+    let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
 
     @Test func probesModelAndMetrics() throws {
         let model = ServerHarness.model()

@@ -4,7 +4,8 @@ import Testing
 @testable import InferenceServer
 
 @Suite struct ErrorTests {
-    let dir = ServerHarness.temporaryDirectory()
+    let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
 
     func withServer(_ edit: (inout ServerConfiguration) -> Void = { _ in }, _ body: (AutoencoderServer) throws -> Void) throws {
         let server = try ServerHarness.start(in: dir, edit)
@@ -109,7 +110,8 @@ import Testing
 @Suite struct ExtremeValueTests {
     /// Valid Floats that overflow once scaled (found by schemathesis) are refused, not answered with nulls.
     @Test func valuesThatOverflowTheModelAre400() throws {
-        let dir = ServerHarness.temporaryDirectory()
+        let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
         var model = ServerHarness.model()
         model.scaler = MinMaxScaler(scale: Array(repeating: 10, count: 7), min: Array(repeating: 0, count: 7))   // trained on values in [0, 0.1]
         let server = try ServerHarness.start(serving: model, in: dir)

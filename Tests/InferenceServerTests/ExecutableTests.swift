@@ -47,7 +47,8 @@ import Testing
 
     @Test func servesReloadsOnSIGHUPAndDrainsOnSIGTERM() throws {
         guard Self.binary != nil else { Issue.record("ae-server binary not found; build it first (swift build)"); return }
-        let dir = ServerHarness.temporaryDirectory()
+        let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
         let path = ServerHarness.writeModel(ServerHarness.model(seed: 1), to: dir)
         let config = dir.appendingPathComponent("server.json").path
         try #"{"host": "127.0.0.1", "port": 8080, "threads": 2, "model": "nowhere", "drain_timeout_seconds": 5}"#
@@ -100,8 +101,8 @@ import Testing
     /// good) leaves the process answering, and SIGTERM still ends it within the drain timeout.
     @Test func aConnectionBurstLeavesTheProcessServingAndStoppable() throws {
         guard Self.binary != nil else { Issue.record("ae-server binary not found"); return }
-        let dir = ServerHarness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
         let path = ServerHarness.writeModel(ServerHarness.model(), to: dir)
         let server = try Running(["--model", path, "--host", "127.0.0.1", "--port", "0"],
                                  environment: ["AE_CONNECTION_LIMIT": "4", "AE_DRAIN_TIMEOUT_SECONDS": "2"])
@@ -117,7 +118,8 @@ import Testing
 
     @Test func badConfigurationStopsStartUpWithAMessage() throws {
         guard Self.binary != nil else { Issue.record("ae-server binary not found"); return }
-        let dir = ServerHarness.temporaryDirectory()
+        let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
         let config = dir.appendingPathComponent("server.json").path
         try #"{"port": 8080, "colour": "blue"}"#.write(toFile: config, atomically: true, encoding: .utf8)
         for (args, env, fragment) in [

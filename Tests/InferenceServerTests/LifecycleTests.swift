@@ -4,7 +4,8 @@ import Testing
 @testable import InferenceServer
 
 @Suite struct LifecycleTests {
-    let dir = ServerHarness.temporaryDirectory()
+    let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
 
     @Test func reloadSwapsAGoodFileAndKeepsServingOnABadOne() throws {
         let path = ServerHarness.writeModel(ServerHarness.model(seed: 1), to: dir)

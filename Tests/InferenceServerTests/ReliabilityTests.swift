@@ -10,7 +10,8 @@ import Glibc
 /// hold afterwards: bursts past the connection limit, one address taking every connection,
 /// requests trickled in forever, a drain under keep-alive load, ambiguous framing.
 @Suite struct ReliabilityTests {
-    let dir = ServerHarness.temporaryDirectory()
+    let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
 
     /// Opens `count` connections at once without waiting for the server, then closes them all.
     static func burst(port: Int, count: Int) {

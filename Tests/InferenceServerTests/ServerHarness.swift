@@ -8,11 +8,6 @@ import Logging
 enum ServerHarness {
     static let features = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta"]
 
-    static func temporaryDirectory() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ae-server-tests-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
 
     /// A small model with random weights (no training needed to test serving).
     static func model(seed: UInt64 = 1, threshold: Float = 0.02) -> TrainedModel {
@@ -62,4 +57,15 @@ enum ServerHarness {
     }
 
     static func json(_ row: [Double]) -> String { "[" + row.map { "\($0)" }.joined(separator: ",") + "]" }
+}
+
+/// A fresh folder for a test's files, removed with everything in it when the value goes away:
+/// a suite holding one as a stored property loses it after each test, passed or failed.
+final class TemporaryDirectory: @unchecked Sendable {
+    let url: URL
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("ae-tests-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
 }

@@ -5,9 +5,11 @@ import Testing
     static let header = PacketReader.fields.joined(separator: ",")
 
     func read(_ body: String, skipBad: Bool = false, header: String = PacketReaderTests.header) throws(PacketError) -> (PacketReader, [Packet]) {
-        var r = PacketReader(path: temporaryFile(header + "\n" + body), skipBad: skipBad, addresses: AddressTable())
-        let p = try r.readAll()
-        return (r, p)
+        try withTemporaryFile(header + "\n" + body) { (path) throws(PacketError) in
+            var r = PacketReader(path: path, skipBad: skipBad, addresses: AddressTable())
+            let p = try r.readAll()
+            return (r, p)
+        }
     }
 
     @Test func keysPacketsAsKitsuneDoes() throws {
@@ -32,8 +34,10 @@ import Testing
     }
 
     @Test func readsTSVAndAnyColumnOrder() throws {
-        var r = PacketReader(path: temporaryFile("frame.len\tframe.time_epoch\teth.src\teth.dst\tip.src\tip.dst\textra\n60\t7.25\ta\tb\t1.1.1.1\t2.2.2.2\tz\n"), addresses: AddressTable())
-        let p = try r.readAll()
+        let p = try withTemporaryFile("frame.len\tframe.time_epoch\teth.src\teth.dst\tip.src\tip.dst\textra\n60\t7.25\ta\tb\t1.1.1.1\t2.2.2.2\tz\n") { (path) throws(PacketError) in
+            var r = PacketReader(path: path, addresses: AddressTable())
+            return try r.readAll()
+        }
         #expect(p.count == 1 && p[0].time == 7.25 && p[0].length == 60)
     }
 

@@ -6,12 +6,14 @@ import Foundation
 /// capture as tshark fields (`kitsune_mirai_first_packets.csv`).
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-func temporaryFile(_ text: String, name: String = "packets.csv") -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ae-tf-\(UUID().uuidString)")
+/// `text` written to a file in a fresh folder, for `body`; the folder is removed afterwards.
+func withTemporaryFile<T, E: Error>(_ text: String, name: String = "packets.csv", _ body: (String) throws(E) -> T) throws(E) -> T {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ae-tests-\(UUID().uuidString)")
     try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
     let path = dir.appendingPathComponent(name).path
     try! text.write(toFile: path, atomically: true, encoding: .utf8)
-    return path
+    return try body(path)
 }
 
 /// A small harness: packets between named hosts, features by name.
