@@ -72,6 +72,8 @@ final class ServerMetrics: Sendable {
         text += Array("""
             # TYPE ae_connections_open gauge
             ae_connections_open \(c.connections_open)
+            # TYPE ae_requests_in_flight gauge
+            ae_requests_in_flight \(c.requests_in_flight)
             # TYPE ae_connections_refused_total counter
             ae_connections_refused_total{reason="connection_limit"} \(c.refused_connection_limit)
             ae_connections_refused_total{reason="per_ip_connection_limit"} \(c.refused_per_ip_limit)

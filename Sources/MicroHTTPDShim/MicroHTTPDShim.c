@@ -72,6 +72,7 @@ struct worker {
     unsigned index;
     long share;                    /* its part of connection_limit */
     atomic_long connections;       /* handed over and not yet closed */
+    atomic_long in_flight;         /* requests from their headers to their completion */
     pthread_mutex_t lock;          /* guards the list */
     struct connection_state *head;
 };
@@ -382,6 +383,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         state->responded = 0;
         if (state->body != NULL) state->body[0] = 0;
         *con_cls = state;
+        atomic_fetch_add_explicit(&worker->in_flight, 1, memory_order_relaxed);
         const char *cl = NULL;
         const char *bad = framing_error(connection, &cl);
         if (bad != NULL) {
@@ -452,10 +454,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 
 static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-    (void)cls;
     (void)toe;
     struct connection_state *state = (struct connection_state *)*con_cls;
-    if (state == NULL) state = state_of(connection);   /* a request MHD refused before our handler */
+    if (state != NULL) atomic_fetch_sub_explicit(&((struct worker *)cls)->in_flight, 1, memory_order_relaxed);
+    else state = state_of(connection);   /* a request MHD refused before our handler */
     if (state == NULL) return;
     if (state->capacity > KEEP_BYTES) {
         free(state->body);
@@ -680,6 +682,7 @@ shim_server *shim_start(const shim_config *config, shim_handler handler, void *c
         w->index = i;
         w->share = (long)(config->connection_limit / count + (i < config->connection_limit % count ? 1 : 0));
         atomic_init(&w->connections, 0);
+        atomic_init(&w->in_flight, 0);
         pthread_mutex_init(&w->lock, NULL);
     }
 
@@ -777,6 +780,8 @@ long shim_await_drain(shim_server *server, unsigned milliseconds) {
 void shim_get_stats(const shim_server *server, shim_stats *stats) {
     shim_server *s = (shim_server *)server;
     stats->connections_open = (uint64_t)shim_connections(server);
+    stats->requests_in_flight = 0;
+    for (unsigned i = 0; i < server->count; i++) stats->requests_in_flight += (uint64_t)atomic_load(&s->workers[i].in_flight);
     stats->refused_connection_limit = atomic_load(&s->refused_limit);
     stats->refused_per_ip_limit = atomic_load(&s->refused_per_ip);
     stats->request_timeouts = atomic_load(&s->timeouts);

@@ -5,7 +5,8 @@ import Testing
 @Suite struct AuthTests {
     @Test func bearerTokensGuardTheModelRoutesOnly() throws {
         let temporary = TemporaryDirectory()
-    var dir: URL { temporary.url }
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         let tokenFile = dir.appendingPathComponent("tokens").path
         try "second-token\n\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let config = ServerHarness.configuration(modelPath: ServerHarness.writeModel(ServerHarness.model(), to: dir)) {
@@ -34,7 +35,8 @@ import Testing
 
     @Test func metricsCanRequireAuth() throws {
         let temporary = TemporaryDirectory()
-    var dir: URL { temporary.url }
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         let server = try ServerHarness.start(in: dir) {
             $0.authTokens = ["t"]
             $0.authMetrics = true
@@ -61,7 +63,8 @@ import Testing
     /// they must be a whole token (README, "Errors").
     @Test func aNulInTheHeaderGrantsNothingBeyondTheToken() throws {
         let temporary = TemporaryDirectory()
-    var dir: URL { temporary.url }
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         let server = try ServerHarness.start(in: dir) { $0.authTokens = ["secret1"] }
         defer { server.shutdown() }
         for (value, status) in [("Bearer secre\u{0}t1", 401), ("Bearer \u{0}secret1", 401), ("Bearer secret1\u{0}junk", 200)] {

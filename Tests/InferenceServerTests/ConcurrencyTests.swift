@@ -7,7 +7,8 @@ import Testing
 @Suite struct ConcurrencyTests {
     @Test func manyClientsEachGetTheirOwnAnswer() throws {
         let temporary = TemporaryDirectory()
-    var dir: URL { temporary.url }
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         let model = ServerHarness.model()
         let server = try ServerHarness.start(serving: model, in: dir)
         defer { server.shutdown() }
@@ -44,7 +45,8 @@ import Testing
 
     @Test func aStalledClientTimesOutWithoutBlockingOthers() throws {
         let temporary = TemporaryDirectory()
-    var dir: URL { temporary.url }
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         let server = try ServerHarness.start(in: dir) {
             $0.connectionTimeoutSeconds = 3
             $0.threads = 1   // the worst case: one worker thread
@@ -66,7 +68,8 @@ import Testing
     /// and a freed place is taken by the next connection.
     @Test func connectionsPastTheLimitAreClosed() throws {
         let temporary = TemporaryDirectory()
-    var dir: URL { temporary.url }
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         let server = try ServerHarness.start(in: dir) {
             $0.connectionLimit = 2
             $0.threads = 1
@@ -80,11 +83,8 @@ import Testing
         #expect(c.isClosedByServer())
         #expect(try a!.request("GET", "/livez").status == 200 && b.request("GET", "/livez").status == 200)
         a = nil   // closes it
-        var served = false
-        for _ in 0..<50 where !served {   // the server notices the close within a moment
-            Thread.sleep(forTimeInterval: 0.02)
-            served = (try? TestHTTPClient(port: server.port, timeoutSeconds: 2).request("GET", "/livez").status) == 200
-        }
+        // The server notices the close within a moment.
+        let served = ServerHarness.eventually { (try? TestHTTPClient(port: server.port, timeoutSeconds: 2).request("GET", "/livez").status) == 200 }
         #expect(served)
     }
 }

@@ -111,7 +111,8 @@ import Testing
     /// Valid Floats that overflow once scaled (found by schemathesis) are refused, not answered with nulls.
     @Test func valuesThatOverflowTheModelAre400() throws {
         let temporary = TemporaryDirectory()
-    var dir: URL { temporary.url }
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         var model = ServerHarness.model()
         model.scaler = MinMaxScaler(scale: Array(repeating: 10, count: 7), min: Array(repeating: 0, count: 7))   // trained on values in [0, 0.1]
         let server = try ServerHarness.start(serving: model, in: dir)

@@ -48,7 +48,8 @@ import Testing
     @Test func servesReloadsOnSIGHUPAndDrainsOnSIGTERM() throws {
         guard Self.binary != nil else { Issue.record("ae-server binary not found; build it first (swift build)"); return }
         let temporary = TemporaryDirectory()
-    var dir: URL { temporary.url }
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         let path = ServerHarness.writeModel(ServerHarness.model(seed: 1), to: dir)
         let config = dir.appendingPathComponent("server.json").path
         try #"{"host": "127.0.0.1", "port": 8080, "threads": 2, "model": "nowhere", "drain_timeout_seconds": 5}"#
@@ -68,21 +69,17 @@ import Testing
 
         _ = ServerHarness.writeModel(ServerHarness.model(seed: 9), to: dir)
         kill(server.process.processIdentifier, SIGHUP)
-        var sha2: String? = sha1
-        for _ in 0..<50 where sha2 == sha1 {
-            Thread.sleep(forTimeInterval: 0.05)
-            sha2 = try c.request("GET", "/model").object["sha256"] as? String
-        }
-        #expect(sha2 != sha1)
+        #expect(ServerHarness.eventually { (try? c.request("GET", "/model").object["sha256"] as? String) != sha1 })
 
         // A request in flight at SIGTERM completes; the process exits 0.
         let body = Array(#"{"features": \#(ServerHarness.json(ServerHarness.rows(1)[0]))}"#.utf8)
         let inFlight = try TestHTTPClient(port: server.port)
         try inFlight.sendHead("POST", "/reconstruct", headers: [:], contentLength: body.count)
         try inFlight.send(Array(body.prefix(10)))
-        Thread.sleep(forTimeInterval: 0.1)
+        #expect(ServerHarness.eventually { (try? c.request("GET", "/metrics").text.contains("ae_requests_in_flight 1\n")) == true })
         kill(server.process.processIdentifier, SIGTERM)
-        Thread.sleep(forTimeInterval: 0.3)
+        // The drain has begun (the listener is closed) and waits for the request in flight.
+        #expect(ServerHarness.eventually { ServerHarness.refusesConnections(server.port) })
         #expect(server.process.isRunning)
         try inFlight.send(Array(body.dropFirst(10)))
         #expect(try inFlight.readResponse().status == 200)
@@ -102,7 +99,8 @@ import Testing
     @Test func aConnectionBurstLeavesTheProcessServingAndStoppable() throws {
         guard Self.binary != nil else { Issue.record("ae-server binary not found"); return }
         let temporary = TemporaryDirectory()
-    var dir: URL { temporary.url }
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         let path = ServerHarness.writeModel(ServerHarness.model(), to: dir)
         let server = try Running(["--model", path, "--host", "127.0.0.1", "--port", "0"],
                                  environment: ["AE_CONNECTION_LIMIT": "4", "AE_DRAIN_TIMEOUT_SECONDS": "2"])
@@ -119,7 +117,8 @@ import Testing
     @Test func badConfigurationStopsStartUpWithAMessage() throws {
         guard Self.binary != nil else { Issue.record("ae-server binary not found"); return }
         let temporary = TemporaryDirectory()
-    var dir: URL { temporary.url }
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
         let config = dir.appendingPathComponent("server.json").path
         try #"{"port": 8080, "colour": "blue"}"#.write(toFile: config, atomically: true, encoding: .utf8)
         for (args, env, fragment) in [

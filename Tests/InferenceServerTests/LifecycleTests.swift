@@ -44,17 +44,15 @@ import Testing
         let inFlight = try TestHTTPClient(port: port)
         try inFlight.sendHead("POST", "/encode", headers: ["Content-Type": "application/json"], contentLength: body.count)
         try inFlight.send(Array(body.prefix(body.count / 2)))
-        Thread.sleep(forTimeInterval: 0.1)
+        #expect(ServerHarness.eventually { ServerHarness.inFlight(server, 1) })   // its headers are read
 
         let stopped = DispatchSemaphore(value: 0)
         Thread { server.shutdown(); stopped.signal() }.start()
-        for _ in 0..<500 where server.isReady { Thread.sleep(forTimeInterval: 0.01) }
-        Thread.sleep(forTimeInterval: 0.05)
+        #expect(ServerHarness.eventually { !server.isReady })
         // Readiness is off at once; the server no longer accepts connections; it has not stopped.
         #expect(try idle.request("GET", "/readyz").status == 503)
-        #expect(!server.isReady)
-        #expect((try? TestHTTPClient(port: port)) == nil)
-        #expect(stopped.wait(timeout: .now() + 0.2) == .timedOut)
+        #expect(ServerHarness.eventually { ServerHarness.refusesConnections(port) })
+        #expect(stopped.wait(timeout: .now()) == .timedOut)
         // The in-flight request completes normally, then the drain ends.
         try inFlight.send(Array(body.suffix(from: body.count / 2)))
         let r = try inFlight.readResponse()
@@ -67,7 +65,7 @@ import Testing
         let stuck = try TestHTTPClient(port: server.port)
         try stuck.sendHead("POST", "/encode", headers: [:], contentLength: 100)
         try stuck.send("{")
-        Thread.sleep(forTimeInterval: 0.1)
+        #expect(ServerHarness.eventually { ServerHarness.inFlight(server, 1) })
         let t0 = Date()
         server.shutdown(drainTimeout: 0.5)
         let took = Date().timeIntervalSince(t0)

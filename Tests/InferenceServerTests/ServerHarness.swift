@@ -56,6 +56,27 @@ enum ServerHarness {
         return (0..<count).map { _ in (0..<features.count).map { j in Double(rng.nextUnitFloat()) * 10 * Double(j + 1) + Double(j) } }
     }
 
+    /// Polls `condition` until it holds or `seconds` pass (for states with no event to wait on:
+    /// the server has read a request's headers, the listener has closed); whether it held.
+    static func eventually(within seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            if Date() > deadline { return false }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return true
+    }
+
+    /// Whether the server has read the headers of `count` requests still unanswered.
+    static func inFlight(_ server: AutoencoderServer, _ count: UInt64) -> Bool {
+        server.connectionStats().requests_in_flight == count
+    }
+
+    /// Whether nothing accepts connections on the port any more.
+    static func refusesConnections(_ port: Int) -> Bool {
+        do { _ = try TestHTTPClient(port: port); return false } catch let f as TestHTTPClient.Failure { return f.refused } catch { return false }
+    }
+
     static func json(_ row: [Double]) -> String { "[" + row.map { "\($0)" }.joined(separator: ",") + "]" }
 }
 

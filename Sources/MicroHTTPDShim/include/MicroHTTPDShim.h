@@ -47,9 +47,10 @@ typedef struct shim_config {
     void *logger_context;
 } shim_config;
 
-/* Counters since start (connections_open: now). */
+/* Counters since start (connections_open and requests_in_flight: now). */
 typedef struct shim_stats {
     uint64_t connections_open;
+    uint64_t requests_in_flight;        /* headers read, response not yet sent */
     uint64_t refused_connection_limit;  /* closed at accept: every thread at its share */
     uint64_t refused_per_ip_limit;      /* closed at accept: that address at its limit */
     uint64_t request_timeouts;          /* 408: a request not complete within request_timeout */
