@@ -76,7 +76,8 @@ import Testing
         let inFlight = try TestHTTPClient(port: server.port)
         try inFlight.sendHead("POST", "/reconstruct", headers: [:], contentLength: body.count)
         try inFlight.send(Array(body.prefix(10)))
-        #expect(ServerHarness.eventually { (try? c.request("GET", "/metrics").text.contains("ae_requests_in_flight 1\n")) == true })
+        // Its headers are read: two requests in flight, it and the /metrics request asking.
+        #expect(ServerHarness.eventually { (try? c.request("GET", "/metrics").text.contains("ae_requests_in_flight 2\n")) == true })
         kill(server.process.processIdentifier, SIGTERM)
         // The drain has begun (the listener is closed) and waits for the request in flight.
         #expect(ServerHarness.eventually { ServerHarness.refusesConnections(server.port) })

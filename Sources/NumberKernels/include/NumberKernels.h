@@ -9,7 +9,8 @@
 
 // AVX-512 kernels for the numbers in the server's JSON and for the network's activations: the
 // scalar Swift code in AutoencoderCore (`FloatText`, `DecimalParser`, `Activation.applyScalar`)
-// is their specification and their fallback.
+// is their specification and their fallback. With AE_NUMBER_KERNELS=off in the environment, the
+// `*_available` functions answer 0 and the fallback runs everywhere.
 
 /// 1 if this CPU and OS run `nk_write_list` (AVX-512 F, BW, DQ, VL and CD: Skylake-SP and later),
 /// 0 if not. Checked once; call it only when this is 1.
