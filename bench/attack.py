@@ -3,7 +3,8 @@ attack on stdout: attack, requests, failures, 5xx, crashes (the process gone), R
 
     attack.py PORT PID BODY_FILE ATTACK [ATTACK ...]
 
-Attacks: burst, slowloris, reload, soak, mutation, drain (drain ends the server: run it last).
+Attacks: burst, burst_small (for a server with connection_limit 4), slowloris, reload, soak,
+mutation, drain (drain ends the server: run it last).
 Standard library only, plus wrk for the reload and soak runs.
 """
 import json
@@ -92,9 +93,9 @@ def result(attack, requests, failures, server_errors, note=""):
                       "crashes": crashes, "rss_mb": rss_mb(), "note": note}), flush=True)
 
 
-def burst(rounds=5, size=10240):
-    """Connections opened all at once, 10× the default connection_limit, then closed; the server
-    must answer /livez after each round."""
+def burst(rounds=5, size=10240, label="burst"):
+    """Connections opened all at once, 10× the connection_limit, then closed; the server must
+    answer /livez after each round."""
     failures = 0
     for _ in range(rounds):
         socks = []
@@ -110,7 +111,12 @@ def burst(rounds=5, size=10240):
         while not livez() and time.time() < deadline:
             time.sleep(0.05)
         failures += 0 if livez() else 1
-    result("burst", rounds * size, failures, 0, f"{rounds} bursts of {size} connects; /livez after each")
+    result(label, rounds * size, failures, 0, f"{rounds} bursts of {size} connects; /livez after each")
+
+
+def burst_small():
+    """The first reproduction of libmicrohttpd 0.9.75's deadlock: connection_limit 4, 200 connects."""
+    burst(rounds=5, size=200, label="burst, connection_limit 4")
 
 
 def latency_probe(stop, samples, errors, server_errors):

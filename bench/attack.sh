@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Attacks on ae-server (release build, default configuration, 127.0.0.1 only, each bounded):
-# connection bursts (10× connection_limit), 1,000-connection slowloris with a normal client's
+# connection bursts (10× connection_limit, also at connection_limit 4), 1,000-connection slowloris with a normal client's
 # latency measured, SIGHUP every 0.5 s under wrk, a 1,000,000-request soak, 200,000 mutated JSON
 # bodies, and SIGTERM under keep-alive load. Prints one table (attack → requests → failures →
 # 5xx → crashes → RSS); writes bench/out/attack.jsonl. About three minutes.
@@ -18,9 +18,9 @@ with open(sys.argv[1]) as f:
 print(json.dumps({"features": [float(v) for v in line.strip().split(",")[:115]]}))
 PY
 results="$out/attack.jsonl"; : > "$results"
-start_server() {  # a fresh server with config/server.json's limits; sets pid and port
+start_server() {  # a fresh server with config/server.json's limits (and $1 in its environment); sets pid and port
   log="$out/attack-server.log"
-  "$bin/ae-server" --config config/server.json --model "$model" --host 127.0.0.1 --port 0 --threads 2 > "$log" 2>&1 &
+  env ${1:-} "$bin/ae-server" --config config/server.json --model "$model" --host 127.0.0.1 --port 0 --threads 2 > "$log" 2>&1 &
   pid=$!
   port=""
   for _ in $(seq 100); do
@@ -29,8 +29,11 @@ start_server() {  # a fresh server with config/server.json's limits; sets pid an
   done
   [ -n "$port" ] || { cat "$log"; exit 1; }
 }
-start_server
 trap 'kill $pid 2>/dev/null || true' EXIT
+start_server AE_CONNECTION_LIMIT=4
+python3 bench/attack.py "$port" "$pid" "$body" burst_small | tee -a "$results"
+kill -TERM $pid; wait $pid 2>/dev/null || true
+start_server
 python3 bench/attack.py "$port" "$pid" "$body" burst slowloris reload soak mutation drain | tee -a "$results"
 wait $pid 2>/dev/null || true
 python3 - "$results" "$(machine)" <<'PY'

@@ -39,7 +39,8 @@ public struct Autoencoder: Sendable, Equatable {
     var widest: Int { layers.map(\.outputSize).max()! }
 
     /// Runs layers 0...last over `rows` inputs, keeping each layer's output in `workspace`.
-    func forward(_ x: UnsafePointer<Float>, rows: Int, through last: Int, workspace: inout Workspace) {
+    func forward(_ x: UnsafePointer<Float>, rows: Int, through last: Int, workspace: inout Workspace,
+                 product: DenseLayer.Product = .perRow) {
         precondition(rows <= workspace.capacity, "batch larger than the workspace")
         var input = x
         // Through buffer pointers: layers and outputs are borrowed, not copied (no reference
@@ -48,7 +49,7 @@ public struct Autoencoder: Sendable, Equatable {
             workspace.outputs.withUnsafeMutableBufferPointer { outputs in
                 for l in 0...last {
                     outputs[l].withUnsafeMutableBufferPointer { out in
-                        layer[l].forward(input, rows: rows, into: out.baseAddress!)
+                        layer[l].forward(input, rows: rows, into: out.baseAddress!, product: product)
                         input = UnsafePointer(out.baseAddress!)
                     }
                 }
@@ -75,7 +76,8 @@ public struct Autoencoder: Sendable, Equatable {
     /// Reconstructs `rows` scaled inputs. `reconstruction` (`rows × n`) may be nil; `errors`
     /// receives each row's mean squared error in the scaled space (Keras's `mse`, float32).
     public func reconstruct(_ x: UnsafeBufferPointer<Float>, reconstruction: UnsafeMutableBufferPointer<Float>?,
-                            errors: UnsafeMutableBufferPointer<Float>, workspace: inout Workspace) {
+                            errors: UnsafeMutableBufferPointer<Float>, workspace: inout Workspace,
+                            product: DenseLayer.Product = .perRow) {
         let n = inputSize
         let rows = x.count / n
         precondition(errors.count == rows)
@@ -84,7 +86,7 @@ public struct Autoencoder: Sendable, Equatable {
         while r < rows {
             let b = min(workspace.capacity, rows - r)
             let xi = x.baseAddress! + r * n
-            forward(xi, rows: b, through: last, workspace: &workspace)
+            forward(xi, rows: b, through: last, workspace: &workspace, product: product)
             workspace.outputs[last].withUnsafeBufferPointer { y in
                 for i in 0..<b { errors[r + i] = Self.meanSquaredError(xi + i * n, y.baseAddress! + i * n, n) }
                 if let reconstruction { (reconstruction.baseAddress! + r * n).update(from: y.baseAddress!, count: b * n) }

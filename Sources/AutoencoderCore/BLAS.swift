@@ -12,6 +12,13 @@ enum BLAS {
                     a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))
     }
 
+    /// y = Aᵀ·x + y for a row-major A of rows×cols: a one-row `gemm`, about 3× cheaper at M = 1.
+    @inline(__always)
+    static func gemvTransposed(rows: Int, cols: Int, a: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                               y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(cols), 1, a, Int32(cols), x, 1, 1, y, 1)
+    }
+
 
     /// Our parallelism is across requests and processes; OpenBLAS threads only add jitter and
     /// make summation order depend on the machine. One thread keeps training bit-reproducible.

@@ -92,7 +92,7 @@ public struct Trainer: Sendable {
                         for (k, i) in order[lo..<hi].enumerated() {
                             (bx.baseAddress! + k * n).update(from: xs.baseAddress! + i * n, count: n)
                         }
-                        network.forward(bx.baseAddress!, rows: rows, through: network.layers.count - 1, workspace: &ws)
+                        network.forward(bx.baseAddress!, rows: rows, through: network.layers.count - 1, workspace: &ws, product: .batched)
                         let loss = network.backward(bx.baseAddress!, rows: rows, workspace: &ws, gradients: &grads)
                         lossSum += Double(loss) * Double(rows)
                         seen += rows
@@ -105,7 +105,7 @@ public struct Trainer: Sendable {
             if valRows > 0 {
                 x.withUnsafeBufferPointer { xs in
                     let v = UnsafeBufferPointer(rebasing: xs[(splitAt * n)...])
-                    valErrors.withUnsafeMutableBufferPointer { network.reconstruct(v, reconstruction: nil, errors: $0, workspace: &ws) }
+                    valErrors.withUnsafeMutableBufferPointer { network.reconstruct(v, reconstruction: nil, errors: $0, workspace: &ws, product: .batched) }
                 }
                 valLoss = valErrors.reduce(0.0) { $0 + Double($1) } / Double(valRows)
             }
