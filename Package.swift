@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -45,7 +46,7 @@ let package = Package(
         .target(name: "NumberKernels"),
         .target(
             name: "AutoencoderCore",
-            dependencies: ["CBLAS", "NumberKernels"]
+            dependencies: ["CBLAS", "NumberKernels", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "TrafficFeatures"),
         .target(

@@ -29,7 +29,7 @@ final class LoadedModel: Sendable {
         }
         model = try ModelFile.decode(bytes, path: path)
         self.path = path
-        sha256 = SHA256.hex(bytes)
+        sha256 = Fingerprint.sha256(bytes)
         let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         name = "\(base)@\(sha256.prefix(12))"
         loadedAt = Date()

@@ -13,7 +13,7 @@ struct Inspect: ParsableCommand {
         let s = m.training
         let net = m.network
         print("File:         \(file)")
-        print("SHA-256:      \(try SHA256.hex(ofFile: file))")
+        print("SHA-256:      \(try Fingerprint.sha256(ofFile: file))")
         print("Format:       \(ModelFile.format) v\(ModelFile.formatVersion) (safetensors)")
         print("Architecture: " + ([String(net.inputSize)] + net.layers.enumerated().map { i, l in
             "\(l.outputSize) \(l.activation.rawValue)\(i == net.latentLayer ? " [latent]" : "")" }).joined(separator: " → "))

@@ -55,7 +55,7 @@ struct Train: ParsableCommand {
         let t0 = Date()
         let table = try CSVReader().read(path: train)
         if !table.ignoredColumns.isEmpty { Output.stderr("note: ignoring column(s) \(table.ignoredColumns.joined(separator: ", "))\n") }
-        let sha = try SHA256.hex(ofFile: train)
+        let sha = try Fingerprint.sha256(ofFile: train)
         let labelled = table.targets.map { t in "\(t.filter { $0 == 0 }.count) benign, \(t.filter { $0 != 0 }.count) attack" } ?? "no target column"
         print("Loaded \(table.rowCount) rows × \(table.columnCount) features from \(train) (\(labelled)) in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s")
 
@@ -68,7 +68,7 @@ struct Train: ParsableCommand {
         let m = result.model
         let s = m.training
         print("")
-        print("Model:      \(out) (\(m.network.parameterCount) parameters, sha256 \(try SHA256.hex(ofFile: out).prefix(12)))")
+        print("Model:      \(out) (\(m.network.parameterCount) parameters, sha256 \(try Fingerprint.sha256(ofFile: out).prefix(12)))")
         print("Trained on: \(s.trainRows) rows (\(s.rows)), validated on \(s.validationRows), seed \(s.seed)")
         print("Epochs:     \(s.epochsRun) run, weights of epoch \(s.bestEpoch) kept, \(String(format: "%.1f", seconds)) s")
         print("Loss:       \(fmt(s.finalLoss))   val_loss: \(s.finalValLoss.map(fmt) ?? "n/a")")

@@ -1,13 +1,21 @@
+import Foundation
 import Testing
 @testable import AutoencoderCore
 
 @Suite struct SupportTests {
-    @Test func sha256MatchesNISTVectors() {
-        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+    @Test func fingerprintsMatchTheNISTVectors() {
+        #expect(Fingerprint.sha256(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Fingerprint.sha256([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Fingerprint.sha256(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(Fingerprint.sha256([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // A file is read in pieces: the same digest as its bytes at once.
+        let temporary = TemporaryDirectory()
+        let path = temporary.url.appendingPathComponent("a").path
+        let bytes = [UInt8](repeating: 0x61, count: 1_000_000)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        #expect((try? Fingerprint.sha256(ofFile: path)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(throws: ModelFileError.self) { try Fingerprint.sha256(ofFile: temporary.url.appendingPathComponent("none").path) }
     }
 
     @Test func rocAUCHandlesTies() {
