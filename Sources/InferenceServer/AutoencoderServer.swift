@@ -17,7 +17,7 @@ public final class AutoencoderServer: Sendable {
     /// Whether each request is logged (at debug level). Read once: asking the logger on every
     /// request copies its handler, whose reference count all worker threads would write.
     private let logsRequests: Bool
-    private let tokens: [[UInt8]]
+    let auth: BearerAuth
     private let draining = Atomic<Bool>(false)
     private let shim = Mutex<ShimHandle?>(nil)
     private let boundPort = Atomic<Int>(0)
@@ -37,7 +37,7 @@ public final class AutoencoderServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         logsRequests = logger.logLevel <= .debug
-        tokens = try configuration.resolvedTokens().map { Array($0.utf8) }
+        auth = BearerAuth(tokens: try configuration.resolvedTokens())
         metrics = ServerMetrics()
         let metrics = self.metrics
         workers = (0..<configuration.threads).map { _ in WorkerCache(metrics: metrics.recorder()) }
@@ -48,7 +48,8 @@ public final class AutoencoderServer: Sendable {
 
     /// The port actually bound (differs from the configuration with port 0).
     public var port: Int { boundPort.load(ordering: .acquiring) }
-    public var isReady: Bool { !draining.load(ordering: .acquiring) && store.model != nil }
+    public var isReady: Bool { !isDraining && store.model != nil }
+    var isDraining: Bool { draining.load(ordering: .acquiring) }
     public var modelName: String? { store.model?.name }
 
     public func start() throws {
@@ -75,7 +76,7 @@ public final class AutoencoderServer: Sendable {
         }
         logger.info("listening", metadata: [
             "address": "\(configuration.host):\(port)", "model": "\(store.model?.name ?? "none")",
-            "threads": "\(configuration.threads)", "auth": "\(tokens.isEmpty ? "off" : "on")",
+            "threads": "\(configuration.threads)", "auth": "\(auth.tokens.isEmpty ? "off" : "on")",
         ])
     }
 
@@ -174,232 +175,6 @@ public final class AutoencoderServer: Sendable {
         UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
     }
 
-    /// Routes one request and writes its body into `out`, with `worker`'s buffers and model.
-    func route(method: String, path: String, contentType: UnsafePointer<CChar>?, authorization: UnsafeRawBufferPointer?,
-               body: UnsafeBufferPointer<UInt8>, into out: JSONOutput, worker: WorkerCache) -> HTTPResponse {
-        out.reset()
-        let isGet = method == "GET" || method == "HEAD"
-        switch path {
-        case "/livez", "/healthz":
-            guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
-            out.raw(#"{"status":"ok"}"#)
-            return .ok
-        case "/readyz":
-            guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
-            if draining.load(ordering: .acquiring) { return .error(503, "not ready: draining", into: out) }
-            guard let m = store.model else { return .error(503, "not ready: no model loaded", into: out) }
-            out.raw(#"{"status":"ready","model":"#); m.nameJSON.write(0, to: out); out.raw("}")
-            return .ok
-        case "/metrics":
-            guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
-            if configuration.authMetrics, !authorized(authorization) { return denied(into: out) }
-            out.raw(metrics.exposition(connections: connectionStats()))
-            return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8")
-        case "/model":
-            guard isGet else { return .methodNotAllowed("GET, HEAD", into: out) }
-            if !authorized(authorization) { return denied(into: out) }
-            guard let m = store.model else { return .error(503, "not ready: no model loaded", into: out) }
-            out.raw(m.metadataJSON)
-            return .ok
-        case "/encode", "/reconstruct":
-            guard method == "POST" else { return .methodNotAllowed("POST", into: out) }
-            if !authorized(authorization) { return denied(into: out) }
-            if let contentType, !Self.isJSON(contentType) {
-                return .error(415, "Content-Type must be application/json, got '\(String(cString: contentType).prefix(80))'", into: out)
-            }
-            return worker.withModel(from: store) { m, scratch in
-                guard let m, scratch != nil else { return .error(503, "not ready: no model loaded", into: out) }
-                let response = infer(path, body, m, &scratch!, into: out)
-                if !scratch!.isSmall { scratch = RequestScratch(m.frozen) }   // a big batch's buffers are not kept
-                return response
-            }
-        default:
-            return .error(404, "no such endpoint: \(path.prefix(100)); see /model, /encode, /reconstruct, /livez, /readyz, /metrics", into: out)
-        }
-    }
-
-    /// Parses, runs the model and writes the answer (or a 400).
-    private func infer(_ path: String, _ body: UnsafeBufferPointer<UInt8>, _ m: WorkerModel, _ s: inout RequestScratch,
-                       into out: JSONOutput) -> HTTPResponse {
-        do {
-            let rows = try m.parser.parse(body, into: &s.values)
-            if path == "/encode" { try encode(rows, m, &s, into: out) } else { try reconstruct(rows, m, &s, into: out) }
-            return .ok
-        } catch {
-            return .error(400, error.message, into: out)
-        }
-    }
-
-    /// Whether the request may pass: auth is off, or its bearer token is one of ours (compared
-    /// in constant time). The header is read with its length: a NUL inside it is refused, not
-    /// taken as its end.
-    private func authorized(_ header: UnsafeRawBufferPointer?) -> Bool {
-        if tokens.isEmpty { return true }
-        guard let header else { return false }
-        let value = Array(header)
-        let prefix = Array("Bearer ".utf8)
-        guard value.count > prefix.count, !value.contains(0),
-              value[0..<prefix.count].map({ $0 | 0x20 }) == prefix.map({ $0 | 0x20 }) else { return false }
-        let presented = Array(value[prefix.count...])
-        var ok = false
-        for t in tokens { ok = Self.constantTimeEqual(presented, t) || ok }   // every token is compared
-        return ok
-    }
-
-    private func denied(into out: JSONOutput) -> HTTPResponse {
-        var r = HTTPResponse.error(401, "missing or invalid bearer token", into: out)
-        r.extraHeader = ("WWW-Authenticate", "Bearer")
-        return r
-    }
-
-    /// Whether a and b are equal, in time that depends on their lengths only, not on where they
-    /// differ. Lengths are compared whole (folding their difference into a byte would let
-    /// lengths 256 apart pass as equal).
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var diff: UInt8 = 0
-        let n = max(a.count, b.count)
-        for i in 0..<n { diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
-        return diff == 0 && a.count == b.count
-    }
-
-    /// `application/json`, any case, optionally followed by parameters (`; charset=utf-8`).
-    /// Compared on the header's bytes: this runs on every POST.
-    static func isJSON(_ contentType: UnsafePointer<CChar>) -> Bool {
-        let p = UnsafeRawPointer(contentType).assumingMemoryBound(to: UInt8.self)
-        var i = 0
-        while p[i] == 0x20 || p[i] == 0x09 { i += 1 }
-        for ch in "application/json".utf8 {
-            guard p[i] | 0x20 == ch | 0x20, p[i] != 0 else { return false }
-            i += 1
-        }
-        while p[i] == 0x20 || p[i] == 0x09 { i += 1 }
-        return p[i] == 0 || p[i] == UInt8(ascii: ";")
-    }
-
-    // MARK: Inference
-
-    /// Scales the parsed rows into `s.scaled` with the model's scaler (float64, then float32).
-    private static func scale(_ count: Int, _ f: FrozenModel, _ s: inout RequestScratch) {
-        RequestScratch.resize(&s.scaled, count)
-        s.values.withUnsafeBufferPointer { v in s.scaled.withUnsafeMutableBufferPointer { f.scale(v, into: $0.baseAddress!) } }
-    }
-
-    /// Values that are valid Floats can still overflow once scaled, or through the network's
-    /// sums; such a row has no meaningful score, so it is refused rather than answered with nulls.
-    private static func requireFinite(_ values: [Float], rowLength: Int, what: String) throws(RequestError) {
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
-            throw RequestError("row \(bad / rowLength): feature values are too extreme for the model (the \(what) is not finite); real traffic statistics are far smaller")
-        }
-    }
-
-    private func encode(_ rows: ParsedRows, _ m: WorkerModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
-        let f = m.frozen
-        let n = f.inputSize, k = f.latentSize
-        Self.scale(rows.rows * n, f, &s)
-        RequestScratch.resize(&s.output, rows.rows * k)
-        s.scaled.withUnsafeBufferPointer { x in
-            s.output.withUnsafeMutableBufferPointer { z in
-                s.activations.withUnsafeMutableBufferPointer {
-                    f.encode(x.baseAddress!, rows: rows.rows, into: z.baseAddress!, activations: $0.baseAddress!, capacity: RequestScratch.chunkRows)
-                }
-            }
-        }
-        try Self.requireFinite(s.scaled, rowLength: n, what: "scaled input")
-        try Self.requireFinite(s.output, rowLength: k, what: "latent vector")
-        s.output.withUnsafeBufferPointer { l in
-            if rows.batched {
-                o.raw(#"{"latents":["#)
-                for r in 0..<rows.rows {
-                    if r > 0 { o.byte(UInt8(ascii: ",")) }
-                    o.floats(UnsafeBufferPointer(rebasing: l[(r * k)..<((r + 1) * k)]))
-                }
-                o.raw("]")
-            } else {
-                o.raw(#"{"latent":"#)
-                o.floats(l)
-            }
-        }
-        o.raw(#","model":"#); m.nameJSON.write(0, to: o); o.raw("}")
-    }
-
-    private func reconstruct(_ rows: ParsedRows, _ m: WorkerModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
-        let f = m.frozen
-        let n = f.inputSize
-        let threshold = m.threshold
-        Self.scale(rows.rows * n, f, &s)
-        RequestScratch.resize(&s.output, rows.rows * n)
-        RequestScratch.resize(&s.errors, rows.rows)
-        s.scaled.withUnsafeBufferPointer { x in
-            s.output.withUnsafeMutableBufferPointer { y in
-                s.errors.withUnsafeMutableBufferPointer { e in
-                    s.activations.withUnsafeMutableBufferPointer {
-                        f.reconstruct(x.baseAddress!, rows: rows.rows, into: y.baseAddress!, errors: e.baseAddress!,
-                                      activations: $0.baseAddress!, capacity: RequestScratch.chunkRows)
-                    }
-                }
-            }
-        }
-        try Self.requireFinite(s.scaled, rowLength: n, what: "scaled input")
-        try Self.requireFinite(s.errors, rowLength: 1, what: "reconstruction error")
-        var flagged = 0
-        o.raw(rows.batched ? #"{"results":["# : "{")
-        s.scaled.withUnsafeBufferPointer { xs in
-            s.output.withUnsafeBufferPointer { ys in
-                s.errors.withUnsafeBufferPointer { errors in
-                    s.unscaled.withUnsafeMutableBufferPointer { unscaled in
-                        for r in 0..<rows.rows {
-                            if rows.batched { if r > 0 { o.byte(UInt8(ascii: ",")) }; o.byte(UInt8(ascii: "{")) }
-                            let x = UnsafeBufferPointer(rebasing: xs[(r * n)..<((r + 1) * n)])
-                            let y = UnsafeBufferPointer(rebasing: ys[(r * n)..<((r + 1) * n)])
-                            // The reconstruction in the client's units: the scaler's inverse.
-                            f.unscale(y, into: unscaled.baseAddress!)
-                            o.raw(#""reconstruction":"#)
-                            o.floats(UnsafeBufferPointer(unscaled))
-                            let anomaly = errors[r] > threshold
-                            if anomaly { flagged += 1 }
-                            o.raw(#","mse":"#); o.number(errors[r])
-                            o.raw(#","threshold":"#); o.raw(m.thresholdJSON)
-                            o.raw(#","anomaly":"#); o.bool(anomaly)
-                            o.raw(#","top_features":["#)
-                            let top = TopErrors(x, y)
-                            for i in 0..<top.count {
-                                if i > 0 { o.byte(UInt8(ascii: ",")) }
-                                o.raw(#"{"name":"#); m.featureNamesJSON.write(top.index[i], to: o); o.raw(#","error":"#); o.number(top.error[i]); o.raw("}")
-                            }
-                            o.raw("]")
-                            if rows.batched { o.byte(UInt8(ascii: "}")) }
-                        }
-                    }
-                }
-            }
-        }
-        if rows.batched { o.raw("],") } else { o.raw(",") }
-        o.raw(#""model":"#); m.nameJSON.write(0, to: o); o.raw("}")
-        if flagged > 0 { metrics.anomalies.increment(by: flagged) }
-    }
-}
-
-/// The five features with the largest squared error in the scaled space, largest first
-/// (ties: the lower feature index first).
-struct TopErrors {
-    static let size = 5
-    var index = InlineArray<5, Int>(repeating: 0)
-    var error = InlineArray<5, Float>(repeating: 0)
-    var count = 0
-
-    init(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) {
-        for j in 0..<x.count {
-            let d = y[j] - x[j]
-            let e = d * d
-            guard count < Self.size || e > error[count - 1] else { continue }
-            var i = min(count, Self.size - 1)
-            if count < Self.size { count += 1 }
-            while i > 0 && error[i - 1] < e {
-                index[i] = index[i - 1]; error[i] = error[i - 1]; i -= 1
-            }
-            index[i] = j; error[i] = e
-        }
-    }
 }
 
 private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {

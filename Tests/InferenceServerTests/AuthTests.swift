@@ -49,13 +49,13 @@ import Testing
     }
 
     @Test func constantTimeComparison() {
-        #expect(AutoencoderServer.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
-        #expect(!AutoencoderServer.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
-        #expect(!AutoencoderServer.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
-        #expect(!AutoencoderServer.constantTimeEqual([], Array("a".utf8)))
+        #expect(BearerAuth.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!BearerAuth.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
+        #expect(!BearerAuth.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
+        #expect(!BearerAuth.constantTimeEqual([], Array("a".utf8)))
         // Lengths 256 apart: a difference folded into one byte would call these equal.
-        #expect(!AutoencoderServer.constantTimeEqual(Array("abc".utf8), Array("abc".utf8) + [UInt8](repeating: 0, count: 256)))
-        #expect(!AutoencoderServer.constantTimeEqual([], [UInt8](repeating: 0, count: 256)))
+        #expect(!BearerAuth.constantTimeEqual(Array("abc".utf8), Array("abc".utf8) + [UInt8](repeating: 0, count: 256)))
+        #expect(!BearerAuth.constantTimeEqual([], [UInt8](repeating: 0, count: 256)))
     }
 
     /// A token with a NUL byte in the middle of the presented value: libmicrohttpd 0.9.75 ends a
