@@ -5,6 +5,7 @@ import Dispatch
 import Foundation
 import InferenceServer
 import Logging
+import ServiceLifecycle
 
 /// `ae-server`: serves a model from `ae train` over HTTP. Flags override `AE_*` environment
 /// variables, which override the configuration file.
@@ -45,70 +46,42 @@ struct AEServer: AsyncParsableCommand {
         }
         var logger = Logger(label: "ae-server")
         logger.logLevel = level
-        signal(SIGPIPE, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)   // a client gone mid-answer is an error to handle, not the end of the process
         Autoencoder.useSingleThreadedBLAS()
 
         let server: AutoencoderServer
-        do {
-            server = try AutoencoderServer(configuration: settings, logger: logger)
-            try server.start()
-        } catch {
+        do { server = try AutoencoderServer(configuration: settings, logger: logger) } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        await Signals.run(server: server)
-    }
-}
-
-/// SIGHUP reloads the model; SIGTERM or SIGINT drains and stops (exit 0).
-enum Signals {
-    static func run(server: AutoencoderServer) async {
-        let queue = DispatchQueue(label: "ae-server.signals")
-        for s in [SIGHUP, SIGTERM, SIGINT] { signal(s, SIG_IGN) }
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
-            hup.setEventHandler { server.reload() }
-            hup.resume()
-            var sources = [hup]
-            let once = Once()
-            for s in [SIGTERM, SIGINT] {
-                let src = DispatchSource.makeSignalSource(signal: s, queue: queue)
-                src.setEventHandler {
-                    guard once.first() else { return }   // a second signal while draining changes nothing
-                    server.logger.info("signal received: draining", metadata: ["signal": "\(s == SIGTERM ? "SIGTERM" : "SIGINT")"])
-                    Watchdog.start(after: server.configuration.drainTimeoutSeconds + 1, logger: server.logger)
-                    server.shutdown()
-                    done.resume()
-                }
-                src.resume()
-                sources.append(src)
-            }
-            Retainer.keep(sources)
+        // SIGTERM or SIGINT: graceful shutdown (the server drains); SIGHUP: the server reloads.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [
+                .init(service: server),
+                .init(service: Watchdog(seconds: settings.drainTimeoutSeconds + 1, logger: logger), successTerminationBehavior: .ignore),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do { try await group.run() } catch {
+            logger.critical("stopped by an error", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
         }
     }
-}
-
-/// True the first time only; used on the serial signal queue.
-final class Once: @unchecked Sendable {
-    private var done = false
-    func first() -> Bool { defer { done = true }; return !done }
-}
-
-/// Keeps the signal sources alive for the life of the process.
-enum Retainer {
-    nonisolated(unsafe) static var kept: [Any] = []
-    static func keep(_ x: Any) { kept.append(x) }
 }
 
 /// Ends the process if the drain has not ended it in time, whatever the other threads are doing:
 /// an orchestrator's SIGTERM must always lead to an exit (non-zero here, after a log line).
-enum Watchdog {
-    static func start(after seconds: Double, logger: Logger) {
-        let thread = Thread {
+struct Watchdog: Service {
+    let seconds: Double
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()   // returns when the shutdown begins
+        let seconds = self.seconds, logger = self.logger
+        Thread {
             Thread.sleep(forTimeInterval: seconds)
             logger.critical("shutdown did not finish within the drain timeout + 1 s; exiting", metadata: ["seconds": "\(seconds)"])
             _exit(2)
-        }
-        thread.start()
+        }.start()
     }
 }
