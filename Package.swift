@@ -93,10 +93,12 @@ let package = Package(
             ],
             path: "bench/Sources/ae-bench"
         ),
-        .testTarget(name: "AutoencoderCoreTests", dependencies: ["AutoencoderCore"]),
+        // What more than one test target uses (a temporary folder that always goes away).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "AutoencoderCoreTests", dependencies: ["AutoencoderCore", "TestSupport"]),
         .testTarget(name: "TrafficFeaturesTests", dependencies: ["TrafficFeatures"], exclude: ["Fixtures"]),
-        .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "AutoencoderCore"]),
+        .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "AutoencoderCore", "TestSupport"]),
         // Runs the built `ae` executable: exit codes, messages, no silent overwrites.
-        .testTarget(name: "AECommandTests"),
+        .testTarget(name: "AECommandTests", dependencies: ["TestSupport"]),
     ]
 )

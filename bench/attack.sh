@@ -6,17 +6,7 @@
 # 5xx → crashes → RSS); writes bench/out/attack.jsonl. About three minutes.
 source "$(dirname "$0")/common.sh"
 build; sample_data
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-model="$out/server-model.safetensors"
-[ -f "$model" ] || "$bin/ae" train --train "$out/data/gafgyt_danmini_doorbell_train.csv" --out "$model" >/dev/null
-body="$out/reconstruct-body.json"
-python3 - "$out/data/gafgyt_danmini_doorbell_test.csv" > "$body" <<'PY'
-import sys, json
-with open(sys.argv[1]) as f:
-    for i, line in enumerate(f):
-        if i == 2000: break
-print(json.dumps({"features": [float(v) for v in line.strip().split(",")[:115]]}))
-PY
+server_inputs   # sets model and body
 results="$out/attack.jsonl"; : > "$results"
 start_server() {  # a fresh server with config/server.json's limits (and $1 in its environment); sets pid and port
   log="$out/attack-server.log"

@@ -6,20 +6,7 @@
 source "$(dirname "$0")/common.sh"
 DURATION=${DURATION:-10}
 build; sample_data; venv
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-model="$out/server-model.safetensors"
-[ -f "$model" ] || "$bin/ae" train --train "$out/data/gafgyt_danmini_doorbell_train.csv" --out "$model" >/dev/null
-body="$out/reconstruct-body.json"
-# A mid-stream benign row, as a gateway's Python client would send it (json.dumps: full-precision
-# numbers, 2.3 KB). The first row of a capture (1.0, 60.0, 0.0, ...) would flatter the parser.
-python3 - "$out/data/gafgyt_danmini_doorbell_test.csv" > "$body" <<'PY'
-import sys, json
-with open(sys.argv[1]) as f:
-    for i, line in enumerate(f):
-        if i == 2000: break
-row = line.strip().split(",")[:115]
-print(json.dumps({"features": [float(v) for v in row]}))
-PY
+server_inputs   # sets model and body
 results="$out/server.jsonl"; : > "$results"
 # The per-request work without the network (parse, scale, forward pass, JSON answer), one core.
 for path in /reconstruct /encode; do

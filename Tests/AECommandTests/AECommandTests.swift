@@ -1,4 +1,5 @@
 import Foundation
+@_exported import TestSupport
 import Testing
 
 /// The `ae` executable as a user meets it: bad input is a message naming the file, line and
@@ -88,15 +89,4 @@ import Testing
         let missing = try ae(["evaluate", "--model", "nope.safetensors", "--test", bad])
         #expect(missing.status != 0 && missing.err.contains("nope.safetensors"))
     }
-}
-
-/// A fresh folder for a test's files, removed with everything in it when the value goes away:
-/// a suite holding one as a stored property loses it after each test, passed or failed.
-final class TemporaryDirectory: @unchecked Sendable {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("ae-tests-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
 }

@@ -1,16 +1,6 @@
 import Foundation
+@_exported import TestSupport
 @testable import AutoencoderCore
-
-/// A fresh folder for a test's files, removed with everything in it when the value goes away:
-/// a suite holding one as a stored property loses it after each test, passed or failed.
-final class TemporaryDirectory: @unchecked Sendable {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("ae-tests-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 @discardableResult
 func writeFile(_ text: String, in dir: URL, name: String = "data.csv") -> String {

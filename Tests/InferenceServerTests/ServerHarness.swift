@@ -1,5 +1,6 @@
 import AutoencoderCore
 import Foundation
+@_exported import TestSupport
 import Logging
 @testable import InferenceServer
 
@@ -80,15 +81,4 @@ enum ServerHarness {
     }
 
     static func json(_ row: [Double]) -> String { "[" + row.map { "\($0)" }.joined(separator: ",") + "]" }
-}
-
-/// A fresh folder for a test's files, removed with everything in it when the value goes away:
-/// a suite holding one as a stored property loses it after each test, passed or failed.
-final class TemporaryDirectory: @unchecked Sendable {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("ae-tests-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
 }
