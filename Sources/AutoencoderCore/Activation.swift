@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NumberKernels
 
 /// A Dense layer's activation, named as Keras names them.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Keras's Adam (`optimizer="adam"`), step for step as `keras.optimizers.Adam.update_step` does it:
 ///

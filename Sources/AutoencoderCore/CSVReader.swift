@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Reads N-BaIoT feature files: the Kaggle form (115 named features plus `target`) and the
 /// UCI per-class form (features only).

@@ -1,9 +1,5 @@
 import NumberKernels
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Strict, allocation-free parsing of one decimal number from UTF-8 bytes.
 ///

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `ae-server --healthcheck`: GET /readyz on the configured port over a plain socket (the
 /// runtime image has no curl). True when the answer is 200 within the timeout.

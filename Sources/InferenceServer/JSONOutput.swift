@@ -1,9 +1,5 @@
 import AutoencoderCore
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A response body under construction: JSON appended straight into one growable byte buffer,
 /// with no encoder and no intermediate strings. Each worker thread reuses its own across

@@ -1,9 +1,5 @@
 import AutoencoderCore
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The shape of a parsed request body; its values went into the caller's buffer.
 struct ParsedRows {

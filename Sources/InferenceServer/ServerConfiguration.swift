@@ -46,11 +46,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public init() {}
 
     public static var coreCount: Int {
-        #if canImport(Glibc)
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        #else
-        return 2
-        #endif
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
     /// Refuses values the server cannot honour.
@@ -73,9 +69,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 }
 
-#if canImport(Glibc)
 import Glibc
-#endif
 
 public enum ServerConfigurationError: Error, CustomStringConvertible, Equatable {
     case invalid(key: String, reason: String)

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Streams a file's lines (without `\n` or `\r\n`) in fixed-size chunks, so a week-long
 /// capture never has to fit in memory.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// AfterImage's `incStatDB`: damped incremental statistics of many streams, each over the five
 /// decay factors ("lanes"), plus the covariance trackers that link pairs of streams.

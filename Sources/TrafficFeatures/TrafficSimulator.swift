@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Simulates the packets of a small home network with a video doorbell, benign and infected
 /// by Gafgyt (BASHLITE), so the project can be trained and tested without the real N-BaIoT

@@ -2,9 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import InferenceServer
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// What an unauthenticated client can do to the server over real sockets, and what must still
 /// hold afterwards: bursts past the connection limit, one address taking every connection,

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A small HTTP/1.1 client over a real TCP socket to 127.0.0.1: keep-alive, exact control of
 /// headers and body bytes (to test partial bodies, lies about Content-Length, stalls).
