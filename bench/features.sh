@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Features: the extractor alone (packets parsed in memory, features into a reused buffer) over the
-# real capture in ../shared replayed to 10,000,000 packets (timestamps shifted), both modes;
+# real capture (the test fixture) replayed to 10,000,000 packets (timestamps shifted), both modes;
 # the simulated attack capture; memory at start / halfway / end; and `ae features` end to end
 # (CSV in, CSV out). Writes bench/out/features.jsonl.
 source "$(dirname "$0")/common.sh"
 build
-capture="$root/../shared/nbaiot/kitsune_mirai_first_packets.csv"
+capture="$root/Tests/TrafficFeaturesTests/Fixtures/kitsune_mirai_first_packets.csv"
 results="$out/features.jsonl"; : > "$results"
 REPLAY=${REPLAY:-10000000}
 "$bin/ae-bench" extract "$capture" --replay "$REPLAY" --compat nbaiot --runs 3 | tee -a "$results"
