@@ -26,7 +26,9 @@
  * of `connection_limit`, counting exactly (up at hand-over, down in MHD's CLOSED notification),
  * and MHD's own limit is set above the share, so MHD never reaches its limit. The per-address
  * limit is counted here too: MHD's is per daemon, and a daemon refusing would close a socket the
- * acceptor could still have given to another one. */
+ * acceptor could still have given to another one. One path is not counted back: if MHD cannot
+ * allocate a new connection's memory pool, it closes the socket without a CLOSED notification,
+ * and that connection's place stays taken (out of memory only). */
 
 enum {
     KEEP_BYTES = 65536,         /* a connection's buffers past this are let go after its request */
