@@ -19,6 +19,7 @@ public final class AutoencoderServer: Sendable {
     private let logsRequests: Bool
     let auth: BearerAuth
     private let draining = Atomic<Bool>(false)
+    private let listening = Atomic<Bool>(false)
     private let shim = Mutex<ShimHandle?>(nil)
     private let boundPort = Atomic<Int>(0)
     /// One per worker thread, indexed by `shim_request.worker`.
@@ -50,6 +51,8 @@ public final class AutoencoderServer: Sendable {
     public var port: Int { boundPort.load(ordering: .acquiring) }
     public var isReady: Bool { !isDraining && store.model != nil }
     var isDraining: Bool { draining.load(ordering: .acquiring) }
+    /// Whether the listening socket is open (from `start()` until a drain begins).
+    public var isListening: Bool { listening.load(ordering: .acquiring) }
     public var modelName: String? { store.model?.name }
 
     public func start() throws {
@@ -72,6 +75,7 @@ public final class AutoencoderServer: Sendable {
                 throw ServerStartError(message: String(decoding: error.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self))
             }
             handle = ShimHandle(pointer: server, context: context)
+            listening.store(true, ordering: .releasing)
             boundPort.store(Int(shim_port(server)), ordering: .releasing)
         }
         logger.info("listening", metadata: [
@@ -88,6 +92,8 @@ public final class AutoencoderServer: Sendable {
         let timeout = drainTimeout ?? configuration.drainTimeoutSeconds
         guard let handle = shim.withLock({ $0 }) else { return }
         shim_drain(handle.pointer)
+        listening.store(false, ordering: .releasing)
+        logger.info("draining: no longer accepting connections", metadata: ["connections": "\(shim_connections(handle.pointer))"])
         let open = shim_await_drain(handle.pointer, UInt32(min(max(timeout, 0), 86_400) * 1000))
         if open > 0 { logger.warning("drain timeout: closing connections still open", metadata: ["connections": "\(open)"]) }
         shim.withLock { h in

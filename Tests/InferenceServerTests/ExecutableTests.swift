@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 @testable import InferenceServer
 
@@ -36,6 +37,15 @@ import Testing
                     port = Int(log[r].split(separator: ":").last!)!
                 }
             }
+        }
+
+        /// Reads the process's log until it contains `text`, for at most `seconds`.
+        func waitForLog(_ text: String, seconds: Double = 10) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !log.contains(text) && Date() < deadline && process.isRunning {
+                log += String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+            }
+            return log.contains(text)
         }
 
         func stop(_ signal: Int32 = SIGTERM) -> Int32 {
@@ -79,18 +89,28 @@ import Testing
         // Its headers are read: two requests in flight, it and the /metrics request asking.
         #expect(ServerHarness.eventually { (try? c.request("GET", "/metrics").text.contains("ae_requests_in_flight 2\n")) == true })
         kill(server.process.processIdentifier, SIGTERM)
-        // The drain has begun (the listener is closed) and waits for the request in flight.
-        #expect(ServerHarness.eventually { ServerHarness.refusesConnections(server.port) })
+        // The drain has begun (the listener is closed: its log line) and waits for the request in flight.
+        #expect(server.waitForLog("no longer accepting connections"), "log: \(server.log)")
         #expect(server.process.isRunning)
         try inFlight.send(Array(body.dropFirst(10)))
         #expect(try inFlight.readResponse().status == 200)
         server.process.waitUntilExit()
         #expect(server.process.terminationStatus == 0)
 
-        // Nothing listens now: the health check fails.
+        // Where nothing listens, the health check fails. (Not the stopped server's port: in a
+        // suite run in parallel another test's server may have it by now. This port is held,
+        // bound but not listening, until the probe is done.)
+        let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(held) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(held, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(held, $0, &length) } }
         let down = Process()
         down.executableURL = URL(fileURLWithPath: Self.binary!)
-        down.arguments = ["--config", config, "--port", String(server.port), "--healthcheck"]
+        down.arguments = ["--config", config, "--port", String(UInt16(bigEndian: address.sin_port)), "--healthcheck"]
         try down.run(); down.waitUntilExit()
         #expect(down.terminationStatus == 1)
     }

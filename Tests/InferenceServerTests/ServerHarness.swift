@@ -75,10 +75,6 @@ enum ServerHarness {
         server.connectionStats().requests_in_flight == count
     }
 
-    /// Whether nothing accepts connections on the port any more.
-    static func refusesConnections(_ port: Int) -> Bool {
-        do { _ = try TestHTTPClient(port: port); return false } catch let f as TestHTTPClient.Failure { return f.refused } catch { return false }
-    }
 
     static func json(_ row: [Double]) -> String { "[" + row.map { "\($0)" }.joined(separator: ",") + "]" }
 }
