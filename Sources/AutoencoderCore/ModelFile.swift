@@ -9,7 +9,9 @@ import Foundation
 /// `__metadata__`, whose values the spec requires to be strings: lists and objects are JSON text.
 public enum ModelFile {
     public static let format = "iot-autoencoder"
-    public static let formatVersion = "1"
+    /// 2 added `window` (per-device window voting); version 1 files, which lack it, still load.
+    public static let formatVersion = "2"
+    static let readableVersions: Set<String> = ["1", "2"]
     /// A header this large is not one of ours; refuse it before allocating.
     static let maxHeaderBytes = 16 << 20
 
@@ -49,6 +51,9 @@ public enum ModelFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         metadata["training"] = String(decoding: (try? encoder.encode(model.training)) ?? Data("{}".utf8), as: UTF8.self)
+        if let window = model.window {
+            metadata["window"] = String(decoding: (try? encoder.encode(window)) ?? Data("{}".utf8), as: UTF8.self)
+        }
         tensors["__metadata__"] = metadata
         var header = Array((try? JSONSerialization.data(withJSONObject: tensors, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
         while header.count % 8 != 0 { header.append(0x20) }
@@ -103,8 +108,8 @@ public enum ModelFile {
               let header = object as? [String: Any] else { throw .corrupt(path: path, detail: "header is not a JSON object") }
         guard let meta = header["__metadata__"] as? [String: String] else { throw .corrupt(path: path, detail: "no string __metadata__") }
         guard meta["format"] == format else { throw .unsupported(path: path, detail: "format is '\(meta["format"] ?? "missing")', expected '\(format)'") }
-        guard meta["format_version"] == formatVersion else {
-            throw .unsupported(path: path, detail: "format_version '\(meta["format_version"] ?? "missing")', this build reads '\(formatVersion)'")
+        guard let version = meta["format_version"], readableVersions.contains(version) else {
+            throw .unsupported(path: path, detail: "format_version '\(meta["format_version"] ?? "missing")', this build reads \(readableVersions.sorted().joined(separator: " and "))")
         }
         func field(_ key: String) throws(ModelFileError) -> String {
             guard let v = meta[key] else { throw .corrupt(path: path, detail: "metadata '\(key)' is missing") }
@@ -177,8 +182,24 @@ public enum ModelFile {
         guard names.count == inputSize, Set(names).count == names.count else {
             throw .shapeMismatch(path: path, detail: "\(names.count) feature names (unique: \(Set(names).count)) for input size \(inputSize)")
         }
-        let mins = try jsonField("scaler_min", as: [NSNumber].self).map(\.doubleValue)
-        let scales = try jsonField("scaler_scale", as: [NSNumber].self).map(\.doubleValue)
+        // Our own decimal parser, not Foundation's: it rounds correctly, so the scaler read back is
+        // bit for bit the one trained (Foundation's can be one unit in the last place off).
+        func doubles(_ key: String) throws(ModelFileError) -> [Double] {
+            let text = try field(key).trimmingCharacters(in: .whitespaces)
+            guard text.hasPrefix("["), text.hasSuffix("]") else { throw .corrupt(path: path, detail: "metadata '\(key)' is not a JSON list") }
+            let inner = text.dropFirst().dropLast()
+            if inner.allSatisfy({ $0 == " " }) { return [] }
+            var out: [Double] = []
+            for item in inner.split(separator: ",", omittingEmptySubsequences: false) {
+                guard case .value(let v) = DecimalParser.parse(item.trimmingCharacters(in: .whitespaces)) else {
+                    throw .corrupt(path: path, detail: "metadata '\(key)' holds '\(item.prefix(40))', not a number")
+                }
+                out.append(v)
+            }
+            return out
+        }
+        let mins = try doubles("scaler_min")
+        let scales = try doubles("scaler_scale")
         guard mins.count == inputSize, scales.count == inputSize, mins.allSatisfy(\.isFinite),
               scales.allSatisfy({ $0.isFinite && $0 != 0 }) else {
             throw .shapeMismatch(path: path, detail: "scaler has \(mins.count)/\(scales.count) finite non-zero values for \(inputSize) features")
@@ -190,9 +211,16 @@ public enum ModelFile {
         guard let training = try? JSONDecoder().decode(TrainingSummary.self, from: Data(try field("training").utf8)) else {
             throw .corrupt(path: path, detail: "metadata 'training' is not a valid training summary")
         }
+        var window: WindowSettings? = nil
+        if let text = meta["window"] {
+            guard let w = try? JSONDecoder().decode(WindowSettings.self, from: Data(text.utf8)), w.size >= 1 else {
+                throw .corrupt(path: path, detail: "metadata 'window' is not valid window settings")
+            }
+            window = w
+        }
         return TrainedModel(network: Autoencoder(layers: layers, latentLayer: latentLayer), featureNames: names,
                             scaler: MinMaxScaler(scale: scales, min: mins), threshold: threshold,
-                            thresholdRule: rule, training: training)
+                            thresholdRule: rule, training: training, window: window)
     }
 
     static func json(_ value: Any) -> String {

@@ -10,9 +10,11 @@ public struct TrainedModel: Sendable, Equatable {
     public var threshold: Float
     public var thresholdRule: ThresholdRule
     public var training: TrainingSummary
+    /// Window voting, for a model trained on one device's benign thirds (`DeviceTrainer`).
+    public var window: WindowSettings?
 
     public init(network: Autoencoder, featureNames: [String], scaler: MinMaxScaler, threshold: Float,
-                thresholdRule: ThresholdRule, training: TrainingSummary) {
+                thresholdRule: ThresholdRule, training: TrainingSummary, window: WindowSettings? = nil) {
         precondition(featureNames.count == network.inputSize && scaler.featureCount == network.inputSize)
         self.network = network
         self.featureNames = featureNames
@@ -20,6 +22,7 @@ public struct TrainedModel: Sendable, Equatable {
         self.threshold = threshold
         self.thresholdRule = thresholdRule
         self.training = training
+        self.window = window
     }
 
     /// Scales a table (matched by name already) and returns its per-row reconstruction errors.

@@ -51,12 +51,17 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case invalidConfiguration(String)
     case noTargetColumn
     case tooFewRows(have: Int, need: String)
+    /// No window up to the bound voted without alarms on `opt`: the best size and its windowed FPR.
+    case noQuietWindow(best: Int, rate: Double, searchedUpTo: Int)
 
     public var description: String {
         switch self {
         case .invalidConfiguration(let m): return "invalid training configuration: \(m)"
         case .noTargetColumn: return "--rows benign needs a 'target' column, and the training file has none"
         case .tooFewRows(let have, let need): return "too few training rows: \(have), need \(need)"
+        case let .noQuietWindow(best, rate, upTo):
+            return "no window of up to \(upTo) instances votes without false alarms on the opt third; the best, \(best), "
+                + "has windowed FPR \(rate) (raise --max-window, or the threshold rule)"
         }
     }
 }

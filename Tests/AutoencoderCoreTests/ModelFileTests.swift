@@ -23,6 +23,39 @@ import Testing
         #expect(bytes.count == 8 + n + m.network.parameterCount * 4)
     }
 
+    @Test func scalerValuesReadBackBitForBit() throws {
+        // 17-digit values, which Foundation's JSON parser can round one unit off.
+        var rng = SplitMix64(seed: 21)
+        for _ in 0..<20 {
+            var m = Self.smallModel()
+            let scale = (0..<5).map { _ in Double(rng.next() >> 11) * 0x1p-53 * 3 + 1e-3 }
+            let min = (0..<5).map { _ in (Double(rng.next() >> 11) * 0x1p-53 - 0.5) * 1e6 }
+            m.scaler = MinMaxScaler(scale: scale, min: min)
+            let back = try ModelFile.decode(ModelFile.encode(m))
+            #expect(back.scaler.scale.map(\.bitPattern) == scale.map(\.bitPattern))
+            #expect(back.scaler.min.map(\.bitPattern) == min.map(\.bitPattern))
+        }
+    }
+
+    @Test func windowSettingsRoundTripAndVersionOneFilesStillLoad() throws {
+        var m = Self.smallModel()
+        m.window = WindowSettings(size: 17, split: try BenignSplit(rows: 900), optInstanceFPR: 0.03125, searchedUpTo: 300)
+        #expect(try ModelFile.decode(ModelFile.encode(m)) == m)
+        // A version 1 file (no window) reads as a model without window voting.
+        let v1 = edited { h in
+            var meta = h["__metadata__"] as! [String: String]
+            meta["format_version"] = "1"
+            h["__metadata__"] = meta
+        }
+        #expect(try ModelFile.decode(v1) == Self.smallModel())
+        let badWindow = edited { h in
+            var meta = h["__metadata__"] as! [String: String]
+            meta["window"] = "{\"size\": 0}"
+            h["__metadata__"] = meta
+        }
+        #expect(throws: ModelFileError.self) { try ModelFile.decode(badWindow) }
+    }
+
     @Test func writeRefusesToOverwriteUnlessAsked() throws {
         let temporary = TemporaryDirectory()
         let dir = temporary.url
