@@ -8,6 +8,9 @@ import Glibc
 public struct CSVReader: Sendable {
     /// The label column's name. It is never a feature, wherever it stands.
     public static let targetColumn = "target"
+    /// An optional column of packet times (epoch seconds), never a feature either: `ae synth
+    /// --fleet` writes it so that detection delays are in seconds. The UCI files have none.
+    public static let timestampColumn = "timestamp"
 
     /// Features to take, in this order; nil means every column but `target`, in file order.
     public var features: [String]?
@@ -62,13 +65,15 @@ private struct ParseState {
     let wanted: [String]?
     var line = 0
     var header: [String]?
-    /// For each file column: the feature slot it fills, -1 for target, -2 to ignore.
+    /// For each file column: the feature slot it fills, -1 for target, -2 to ignore, -3 for the timestamp.
     var slots: [Int] = []
     var featureNames: [String] = []
     var ignored: [String] = []
     var hasTarget = false
+    var hasTimestamp = false
     var values: [Double] = []
     var targets: [Int] = []
+    var timestamps: [Double] = []
     var row: [Double] = []
     var bom = true
 
@@ -135,24 +140,26 @@ private struct ParseState {
         }
         header = names
         hasTarget = seen.contains(CSVReader.targetColumn)
+        hasTimestamp = seen.contains(CSVReader.timestampColumn)
+        func special(_ n: String) -> Int? { n == CSVReader.targetColumn ? -1 : (n == CSVReader.timestampColumn ? -3 : nil) }
         if let wanted {
             var index = [String: Int]()
             for (i, n) in wanted.enumerated() { index[n] = i }
             let missing = wanted.filter { !seen.contains($0) }
             if !missing.isEmpty { throw CSVError(.missingFeatures(missing), file: path, line: line) }
             featureNames = wanted
-            slots = names.enumerated().map { i, n in i == 0 && indexColumn ? -2 : (n == CSVReader.targetColumn ? -1 : (index[n] ?? -2)) }
-            ignored = names.enumerated().filter { i, n in (i == 0 && indexColumn) || (n != CSVReader.targetColumn && index[n] == nil) }
+            slots = names.enumerated().map { i, n in i == 0 && indexColumn ? -2 : (special(n) ?? index[n] ?? -2) }
+            ignored = names.enumerated().filter { i, n in (i == 0 && indexColumn) || (special(n) == nil && index[n] == nil) }
                 .map { i, n in n.isEmpty ? "#1 (index)" : n }
         } else {
             var k = 0
             slots = names.enumerated().map { i, n in
                 if i == 0 && indexColumn { return -2 }
-                if n == CSVReader.targetColumn { return -1 }
+                if let s = special(n) { return s }
                 defer { k += 1 }
                 return k
             }
-            featureNames = names.enumerated().filter { i, n in !(i == 0 && indexColumn) && n != CSVReader.targetColumn }.map(\.element)
+            featureNames = names.enumerated().filter { i, n in !(i == 0 && indexColumn) && special(n) == nil }.map(\.element)
             if indexColumn { ignored = [names[0].isEmpty ? "#1 (index)" : names[0]] }
             if featureNames.isEmpty { throw CSVError(.noFeatureColumns, file: path, line: line) }
         }
@@ -164,6 +171,7 @@ private struct ParseState {
         var field = 0
         var p = start
         var target = 0
+        var time = 0.0
         while true {
             var q = p
             while q < end, base[q] != UInt8(ascii: ",") { q += 1 }
@@ -183,6 +191,8 @@ private struct ParseState {
                 case .value(let v):
                     if slot >= 0 {
                         row[slot] = v
+                    } else if slot == -3 {
+                        time = v
                     } else {
                         guard v == v.rounded(), abs(v) < 1e15 else { throw cellError(.badTarget(cell(base, a, b)), field) }
                         target = Int(v)
@@ -200,6 +210,7 @@ private struct ParseState {
         if field != expected { throw CSVError(.fieldCount(expected: expected, found: field), file: path, line: line) }
         values.append(contentsOf: row)
         if hasTarget { targets.append(target) }
+        if hasTimestamp { timestamps.append(time) }
     }
 
     func cellError(_ kind: CSVError.Kind, _ field: Int) -> CSVError {
@@ -220,8 +231,10 @@ private struct ParseState {
     func finish() throws(CSVError) -> FeatureTable {
         if header == nil { throw CSVError(.emptyFile, file: path) }
         if values.isEmpty { throw CSVError(.noRows, file: path) }
-        return FeatureTable(featureNames: featureNames, values: values, targets: hasTarget ? targets : nil,
-                            source: path, ignoredColumns: ignored)
+        var table = FeatureTable(featureNames: featureNames, values: values, targets: hasTarget ? targets : nil,
+                                 source: path, ignoredColumns: ignored)
+        if hasTimestamp { table.timestamps = timestamps }
+        return table
     }
 }
 

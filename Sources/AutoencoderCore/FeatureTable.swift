@@ -9,6 +9,8 @@ public struct FeatureTable: Sendable {
     public var values: [Double]
     /// The `target` column (0 = benign, anything else = an attack class), or nil when the file has none.
     public var targets: [Int]?
+    /// Each row's time (epoch seconds), when the file has a `timestamp` column.
+    public var timestamps: [Double]?
     /// Where the rows came from, for messages.
     public var source: String
     /// Columns of the file that are neither features nor `target` (only when a feature list was imposed).
@@ -32,7 +34,9 @@ public struct FeatureTable: Sendable {
         var out = [Double]()
         out.reserveCapacity(indices.count * n)
         for i in indices { out.append(contentsOf: values[(i * n)..<((i + 1) * n)]) }
-        return FeatureTable(featureNames: featureNames, values: out, targets: targets.map { t in indices.map { t[$0] } },
-                            source: source, ignoredColumns: ignoredColumns)
+        var table = FeatureTable(featureNames: featureNames, values: out, targets: targets.map { t in indices.map { t[$0] } },
+                                 source: source, ignoredColumns: ignoredColumns)
+        table.timestamps = timestamps.map { t in indices.map { t[$0] } }
+        return table
     }
 }

@@ -72,9 +72,9 @@ public struct TrafficSimulator {
 
     // MARK: Generation
 
-    private var out: [LabelledPacket] = []
+    var out: [LabelledPacket] = []
 
-    private mutating func emit(_ t: Double, _ len: Double, from: (Int32, Int32), to: (Int32, Int32),
+    mutating func emit(_ t: Double, _ len: Double, from: (Int32, Int32), to: (Int32, Int32),
                                ports: (Int32, Int32), label: Int, arp: Bool = false) {
         let p = Packet(time: t, length: len, srcMAC: from.0, dstMAC: to.0, srcIP: from.1, dstIP: to.1,
                        srcProto: ports.0, dstProto: ports.1, isARP: arp)
@@ -199,13 +199,13 @@ public struct TrafficSimulator {
         a.indices.sorted { (a[$0].packet.time, $0) < (a[$1].packet.time, $1) }.map { a[$0] }
     }
 
-    private mutating func shuffle(_ a: inout [AttackClass]) {
+    mutating func shuffle(_ a: inout [AttackClass]) {
         for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, int(0, i)) }
     }
 
     /// One attack episode of about `budget` device packets; returns when it ends.
     @discardableResult
-    private mutating func attackEpisode(_ kind: AttackClass, at start: Double, target: Int32, budget: Int) -> Double {
+    mutating func attackEpisode(_ kind: AttackClass, at start: Double, target: Int32, budget: Int) -> Double {
         let door = (doorbellMAC, doorbellIP)
         let label = kind.rawValue
         var t = start

@@ -4,7 +4,13 @@ import TrafficFeatures
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Simulate a doorbell's benign and Gafgyt traffic and write Kaggle-schema train/test CSVs.")
+        abstract: "Simulate a doorbell's benign and Gafgyt traffic and write Kaggle-schema train/test CSVs, or a fleet of devices in the UCI layout.",
+        discussion: """
+            --fleet DIR writes DIR/<device>/benign_traffic.csv, DIR/<device>/gafgyt_attacks/{combo,junk,scan,tcp,udp}.csv \
+            and DIR/<device>/mirai_attacks/{ack,scan,syn,udp,udpplain}.csv: the 115 features and a timestamp column, \
+            in time order, for --devices device types (5 by default, up to 9), --rows benign rows and \
+            --attack-rows rows per attack file each.
+            """)
 
     @Option(help: "Output directory.") var out: String = "data"
     @Option(help: "Random seed (the test file uses a different seed derived from it).") var seed: UInt64 = 1
@@ -15,6 +21,9 @@ struct Synth: ParsableCommand {
     @Option(name: .customLong("inject-into"), help: "Instead of simulating benign traffic, inject the attacks into this real benign capture (tshark fields CSV/TSV).")
     var injectInto: String?
     @Option(help: "With --inject-into: the infected host's IP (default: the capture's busiest sender).") var device: String?
+    @Option(help: "Write a fleet of devices in the UCI layout into this folder instead.") var fleet: String?
+    @Option(help: "With --fleet: how many device types (1–9).") var devices: Int = 5
+    @Option(name: .customLong("attack-rows"), help: "With --fleet: rows per attack file.") var attackRows: Int = 5000
     @Flag(help: "Overwrite existing files.") var force = false
 
     static let trainName = "gafgyt_danmini_doorbell_train.csv"
@@ -24,6 +33,21 @@ struct Synth: ParsableCommand {
         guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune") }
         guard rows >= 10, (testRows ?? 10) >= 10 else { throw CLIError("--rows and --test-rows must be at least 10") }
         guard attackShare >= 0.05, attackShare <= 0.5 else { throw CLIError("--attack-share must be in 0.05…0.5") }
+        if let fleet {
+            guard (1...DeviceProfile.fleet.count).contains(devices) else { throw CLIError("--devices must be in 1…\(DeviceProfile.fleet.count), got \(devices)") }
+            guard attackRows >= 10 else { throw CLIError("--attack-rows must be at least 10") }
+            let start = Date()
+            let writer = FleetWriter(folder: fleet, devices: Array(DeviceProfile.fleet.prefix(devices)), benignRows: rows,
+                                     attackRows: attackRows, seed: seed, mode: mode, force: force)
+            let written = try writer.run()
+            for d in writer.devices {
+                let mine = written.filter { $0.0.path.contains("/\(d.name)/") }
+                print("\((fleet as NSString).appendingPathComponent(d.name))/: \(mine.first { $0.0.attack == nil }!.rows) benign rows, "
+                      + "\(mine.filter { $0.0.attack != nil }.map(\.rows).reduce(0, +)) attack rows in \(mine.count - 1) files")
+            }
+            print(String(format: "in %.2f s", Date().timeIntervalSince(start)))
+            return
+        }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let trainPath = (out as NSString).appendingPathComponent(Self.trainName)
         let testPath = (out as NSString).appendingPathComponent(Self.testName)

@@ -23,6 +23,18 @@ import Testing
         #expect(t.targets == [0, 2])
     }
 
+    @Test func aTimestampColumnIsNeverAFeature() throws {
+        let t = try read("a,timestamp,b\n1,1505000000.25,2\n3,1505000001.5,4\n")
+        #expect(t.featureNames == ["a", "b"])
+        #expect(t.values == [1, 2, 3, 4])
+        #expect(t.timestamps == [1505000000.25, 1505000001.5])
+        #expect(t.selecting(rows: [1]).timestamps == [1505000001.5])
+        // Imposed features: still read, not reported as ignored.
+        let m = try read("b,a,timestamp\n2,1,7\n", features: ["a", "b"])
+        #expect(m.values == [1, 2] && m.timestamps == [7] && m.ignoredColumns.isEmpty)
+        #expect(try read("a,b\n1,2\n").timestamps == nil)
+    }
+
     @Test func readsUCIFormWithoutTarget() throws {
         let t = try read("a,b\r\n1,2\r\n3,4\r\n")
         #expect(t.targets == nil)
