@@ -3,14 +3,15 @@
 public struct WindowSettings: Sendable, Equatable, Codable {
     /// `ws*`: the smallest window whose majority vote gave no alarm on the `opt` third.
     public var size: Int
-    /// The benign rows' split, as row ranges of the device's `benign_traffic.csv`.
-    public var split: BenignSplit
+    /// The benign rows' split, as row ranges of the device's `benign_traffic.csv`; nil for a
+    /// model of several devices (each device's file is cut the same way).
+    public var split: BenignSplit?
     /// Per-instance false-positive rate on `opt`, at the threshold.
     public var optInstanceFPR: Double
     /// The largest window the search could try (`--max-window`, or fewer when `opt` is shorter).
     public var searchedUpTo: Int
 
-    public init(size: Int, split: BenignSplit, optInstanceFPR: Double, searchedUpTo: Int) {
+    public init(size: Int, split: BenignSplit?, optInstanceFPR: Double, searchedUpTo: Int) {
         self.size = size; self.split = split; self.optInstanceFPR = optInstanceFPR; self.searchedUpTo = searchedUpTo
     }
 

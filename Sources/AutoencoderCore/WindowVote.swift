@@ -45,13 +45,21 @@ public enum WindowVote {
     /// N-BaIoT's `ws*`: the smallest window whose majority vote raises no alarm on `flags`
     /// (benign instances, the `opt` third), trying sizes 1 … min(maxWindow, flags.count).
     public static func smallestWindowWithoutAlarms(_ flags: [Bool], maxWindow: Int) -> Search {
-        precondition(maxWindow >= 1 && !flags.isEmpty)
-        let bound = min(maxWindow, flags.count)
+        smallestWindowWithoutAlarms([flags], maxWindow: maxWindow)
+    }
+
+    /// The same over several devices' sequences at once: no alarm on any of them, windows never
+    /// spanning two; sizes up to the shortest sequence. The rate is over all their windows.
+    public static func smallestWindowWithoutAlarms(_ sequences: [[Bool]], maxWindow: Int) -> Search {
+        precondition(maxWindow >= 1 && !sequences.isEmpty && sequences.allSatisfy { !$0.isEmpty })
+        let bound = min(maxWindow, sequences.map(\.count).min()!)
         var best = (size: 1, rate: Double.infinity)
         for size in 1...bound {
-            let c = count(flags, size: size)
-            if c.anomalous == 0 { return .found(size) }
-            if let r = c.rate, r < best.rate { best = (size, r) }
+            let counts = sequences.map { count($0, size: size) }
+            let anomalous = counts.map(\.anomalous).reduce(0, +)
+            if anomalous == 0 { return .found(size) }
+            let rate = Double(anomalous) / Double(counts.map(\.windows).reduce(0, +))
+            if rate < best.rate { best = (size, rate) }
         }
         return .notFound(best: best.size, rate: best.rate, searchedUpTo: bound)
     }

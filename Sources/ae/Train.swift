@@ -4,16 +4,32 @@ import Foundation
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train the autoencoder on a Kaggle/UCI N-BaIoT CSV and write a .safetensors model.")
+        abstract: "Train the autoencoder on a Kaggle/UCI N-BaIoT CSV, or one model per device of a UCI-layout folder.",
+        discussion: """
+            --data DIR trains one model per device folder (DIR/<device>/benign_traffic.csv) as N-BaIoT does: \
+            the benign rows in time order are cut into thirds; the first trains, the second sets the threshold \
+            and the window size ws*, the last is kept for `ae evaluate --models --data`. Devices train in \
+            parallel (--jobs, one per core by default) and the models go to --out (default models/) as \
+            <device>.safetensors. --global instead trains one model on every device's thirds, for comparison.
+            """)
 
     @Option(help: "Training CSV: the 115 N-BaIoT features (any order), optionally a 'target' column.")
-    var train: String
+    var train: String?
+
+    @Option(help: "A folder in the UCI layout: one model per device sub-folder.") var data: String?
+    @Option(help: "With --data: train only this device's folder.") var device: String?
+    @Option(name: .customLong("device-index"), help: "With --data: train only the Nth device folder (0-based, in name order), as a Kubernetes Indexed Job's pod does.")
+    var deviceIndex: Int?
+    @Flag(name: .customLong("global"), help: "With --data: one model on every device's benign thirds (written to --out, default models/global.safetensors).")
+    var global = false
+    @Option(name: .customLong("max-window"), help: "With --data: the largest window ws* may be.") var maxWindow: Int = 1000
+    @Option(help: "With --data: devices trained at once (default: one per core).") var jobs: Int?
 
     @Option(help: "Training configuration JSON; flags override it.")
     var config: String = "config/train.json"
 
-    @Option(help: "Model file to write (its folder is made if missing); ae-server's default model.")
-    var out: String = "models/model.safetensors"
+    @Option(help: "Model file to write (its folder is made if missing; default models/model.safetensors, ae-server's default model); with --data, the models' folder (default models/).")
+    var out: String?
 
     @Option(help: "Epochs (seed: 50).") var epochs: Int?
     @Option(name: .customLong("batch-size"), help: "Mini-batch size (seed: 32).") var batchSize: Int?
@@ -28,28 +44,15 @@ struct Train: ParsableCommand {
     @Flag(help: "Overwrite the model file if it exists.") var force = false
 
     func run() throws {
-        var cfg: TrainingConfiguration
-        if FileManager.default.fileExists(atPath: config) {
-            cfg = try TrainingConfiguration(jsonFile: config)
-        } else if config == "config/train.json" {
-            cfg = TrainingConfiguration()   // the checked-in file holds exactly these defaults
-        } else {
-            throw CLIError("\(config): no such configuration file")
+        let cfg = try configuration()
+        if let data {
+            guard train == nil else { throw CLIError("give --train FILE or --data DIR, not both") }
+            try FleetTraining(command: self, configuration: cfg, data: data).run()
+            return
         }
-        if let epochs { cfg.epochs = epochs }
-        if let batchSize { cfg.batchSize = batchSize }
-        if let seed { cfg.seed = seed }
-        if let validationSplit { cfg.validationSplit = validationSplit }
-        if let earlyStopping { cfg.earlyStoppingPatience = earlyStopping }
-        if let rows {
-            guard let r = TrainingConfiguration.Rows(rawValue: rows) else { throw CLIError("--rows must be all, benign or auto, got '\(rows)'") }
-            cfg.rows = r
-        }
-        if let threshold {
-            guard let t = ThresholdRule(threshold) else { throw CLIError("--threshold must be mean+std, mean+Kstd or pQ, got '\(threshold)'") }
-            cfg.threshold = t
-        }
-        try cfg.validate()
+        guard let train else { throw CLIError("give --train FILE (one model) or --data DIR (one model per device)") }
+        if device != nil || deviceIndex != nil || global { throw CLIError("--device, --device-index and --global need --data DIR") }
+        let out = self.out ?? "models/model.safetensors"
         try Output.checkWritable(out, force: force)
 
         let t0 = Date()
@@ -73,6 +76,33 @@ struct Train: ParsableCommand {
         print("Epochs:     \(s.epochsRun) run, weights of epoch \(s.bestEpoch) kept, \(String(format: "%.1f", seconds)) s")
         print("Loss:       \(fmt(s.finalLoss))   val_loss: \(s.finalValLoss.map(fmt) ?? "n/a")")
         print("Threshold:  \(m.threshold) (\(m.thresholdRule), over \(s.thresholdRows) benign validation rows)")
+    }
+
+    /// The configuration file, then the flags over it.
+    func configuration() throws -> TrainingConfiguration {
+        var cfg: TrainingConfiguration
+        if FileManager.default.fileExists(atPath: config) {
+            cfg = try TrainingConfiguration(jsonFile: config)
+        } else if config == "config/train.json" {
+            cfg = TrainingConfiguration()   // the checked-in file holds exactly these defaults
+        } else {
+            throw CLIError("\(config): no such configuration file")
+        }
+        if let epochs { cfg.epochs = epochs }
+        if let batchSize { cfg.batchSize = batchSize }
+        if let seed { cfg.seed = seed }
+        if let validationSplit { cfg.validationSplit = validationSplit }
+        if let earlyStopping { cfg.earlyStoppingPatience = earlyStopping }
+        if let rows {
+            guard let r = TrainingConfiguration.Rows(rawValue: rows) else { throw CLIError("--rows must be all, benign or auto, got '\(rows)'") }
+            cfg.rows = r
+        }
+        if let threshold {
+            guard let t = ThresholdRule(threshold) else { throw CLIError("--threshold must be mean+std, mean+Kstd or pQ, got '\(threshold)'") }
+            cfg.threshold = t
+        }
+        try cfg.validate()
+        return cfg
     }
 }
 

@@ -58,6 +58,15 @@ import Testing
         } else { Issue.record("found a quiet window in all-anomalous instances") }
     }
 
+    @Test func windowsNeverSpanTwoDevices() {
+        // Joined, [F, F, T, T, F, F] would need 4; each device alone is quiet at 2.
+        #expect(WindowVote.smallestWindowWithoutAlarms([[false, false, true], [true, false, false]], maxWindow: 10) == .found(2))
+        #expect(WindowVote.smallestWindowWithoutAlarms([false, false, true, true, false, false], maxWindow: 10) == .found(4))
+        // The bound is the shortest device's length.
+        #expect(WindowVote.smallestWindowWithoutAlarms([[true, true], [true, true, true, true]], maxWindow: 10)
+                == .notFound(best: 1, rate: 1, searchedUpTo: 2))
+    }
+
     @Test func searchAgreesWithABruteForceScan() {
         var rng = SplitMix64(seed: 5)
         for _ in 0..<200 {
