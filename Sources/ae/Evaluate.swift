@@ -4,13 +4,31 @@ import Foundation
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Score a labelled test CSV: per-class MSE, confusion counts, TPR, FPR, precision, F1, ROC-AUC.")
+        abstract: "Score a labelled test CSV (per-class MSE, TPR, FPR, ROC-AUC), or a fleet's per-device models with window voting.",
+        discussion: """
+            --models DIR --data DIR: for every device folder of DIR (UCI layout), its model DIR/<device>.safetensors \
+            from `ae train --data` is run on the benign third it held out and on every attack file; the table gives \
+            per-instance and windowed (ws*) FPR and TPR, the detection delay and TPR per attack class, and a fleet total. \
+            --global FILE adds a model from `ae train --data --global` side by side.
+            """)
 
-    @Option(help: "Model file from `ae train`.") var model: String
-    @Option(help: "Labelled test CSV (needs a 'target' column: 0 benign, other values attack classes).") var test: String
+    @Option(help: "Model file from `ae train`.") var model: String?
+    @Option(help: "Labelled test CSV (needs a 'target' column: 0 benign, other values attack classes).") var test: String?
+    @Option(help: "A folder of per-device models from `ae train --data`.") var models: String?
+    @Option(help: "With --models: the data folder, in the UCI layout.") var data: String?
+    @Option(name: .customLong("global"), help: "With --models: a model from `ae train --data --global`, evaluated beside them.") var global: String?
+    @Option(help: "With --models: devices evaluated at once (default: one per core).") var jobs: Int?
     @Flag(help: "Print the report as JSON.") var json = false
 
     func run() throws {
+        if let models {
+            guard let data else { throw CLIError("--models needs --data DIR (the device folders)") }
+            guard model == nil, test == nil else { throw CLIError("give --model/--test or --models/--data, not both") }
+            let report = try FleetEvaluation(models: models, data: data, global: global, jobs: jobs).run()
+            try FleetReportText(report: report, json: json).print()
+            return
+        }
+        guard let model, let test else { throw CLIError("give --model FILE --test FILE, or --models DIR --data DIR") }
         let m = try ModelFile.read(path: model)
         let table = try CSVReader(features: m.featureNames).read(path: test)
         if !table.ignoredColumns.isEmpty { Output.stderr("note: ignoring column(s) not in the model: \(table.ignoredColumns.joined(separator: ", "))\n") }

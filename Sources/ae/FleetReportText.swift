@@ -1,0 +1,66 @@
+import AutoencoderCore
+import Foundation
+
+/// `ae evaluate --models --data`'s output: tables on stdout, or the report as JSON.
+struct FleetReportText {
+    let report: FleetEvaluation.Report
+    let json: Bool
+
+    func print() throws {
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            Swift.print(String(decoding: try enc.encode(report), as: UTF8.self))
+            return
+        }
+        Swift.print(detectionTable(report.devices, total: report.fleet, title: "Per-device models"))
+        if let g = report.global, let gt = report.globalFleet {
+            Swift.print("")
+            Swift.print(detectionTable(g, total: gt, title: "Global model (one model for every device)"))
+        }
+        Swift.print("")
+        Swift.print(classTable(report.devices))
+        let t = report.timing
+        Swift.print("")
+        Swift.print(String(format: "Model compute: %d rows in %.2f s of one core (%.0f rows/s per core, %d jobs); CSV parsing: %.2f s",
+                           t.rows, t.computeSeconds, Double(t.rows) / max(t.computeSeconds, 1e-9), t.jobs, t.csvSeconds))
+    }
+
+    static func rate(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "n/a" }
+
+    func detectionTable(_ devices: [DeviceDetection], total: FleetEvaluation.Total, title: String) -> String {
+        let header = ["device", "ws*", "FPR", "FPR (win)", "TPR", "TPR (win)", "delay (worst)"]
+        var rows = devices.map { d -> [String] in
+            [d.device, String(d.windowSize), Self.rate(d.instanceFPR), Self.rate(d.windowFPR), Self.rate(d.instanceTPR),
+             Self.rate(d.windowTPR), delay(d)]
+        }
+        rows.append(["fleet (pooled)", "", Self.rate(total.instanceFPR), Self.rate(total.windowFPR), Self.rate(total.instanceTPR),
+                     Self.rate(total.windowTPR), ""])
+        rows.append(["fleet (mean)", "", "", Self.rate(total.meanWindowFPR), "", Self.rate(total.meanWindowTPR), ""])
+        return title + "\n" + Table(header: header, rows: rows).text
+    }
+
+    /// The slowest attack's delay: seconds when the rows carry times, else instances; "never"
+    /// when some attack file has no anomalous window.
+    func delay(_ d: DeviceDetection) -> String {
+        guard !d.attacks.isEmpty else { return "n/a" }
+        if d.attacks.contains(where: { $0.delayInstances == nil }) { return "never" }
+        if d.attacks.allSatisfy({ $0.delaySeconds != nil }) {
+            return String(format: "%.2f s", d.attacks.compactMap(\.delaySeconds).max()!)
+        }
+        return "\(d.attacks.compactMap(\.delayInstances).max()!) inst."
+    }
+
+    /// Windowed TPR per attack class (the instance TPR in brackets when windows are undefined).
+    func classTable(_ devices: [DeviceDetection]) -> String {
+        var classes: [String] = []
+        for d in devices { for a in d.attacks where !classes.contains("\(a.family)/\(a.attack)") { classes.append("\(a.family)/\(a.attack)") } }
+        let rows = devices.map { d in
+            [d.device] + classes.map { c in
+                guard let a = d.attacks.first(where: { "\($0.family)/\($0.attack)" == c }) else { return "-" }
+                return Self.rate(a.windowTPR)
+            }
+        }
+        return "Windowed TPR per attack class\n" + Table(header: ["device"] + classes, rows: rows).text
+    }
+}
