@@ -84,9 +84,9 @@ public struct DeviceProfile: Sendable {
             Flow(.arp, port: 0, every: 45, request: 60...60, reply: 60...60),
         ]),
         DeviceProfile(name: "Baby_Monitor", mac: "00:17:88:24:76:ff", ip: "192.168.1.23", rhythm: 0.9, peakHour: 22, flows: [
-            // Audio to the parents' phone in the evening and at night.
-            Flow(.phone, port: 5004, every: 900, poisson: true, exchanges: 800...4000, exchangeGap: 0.06,
-                 request: 160...320, reply: 60...70, replyProbability: 0.05, rhythm: true),
+            // Audio to the parents' unit, always on: a stream that reconnects every few minutes.
+            Flow(.phone, port: 5004, every: 5, poisson: true, exchanges: 2000...12000, exchangeGap: 0.06,
+                 request: 160...320, reply: 60...70, replyProbability: 0.05),
             Flow(.cloud("35.160.78.4"), port: 443, every: 45, request: 80...150, reply: 60...120),
             Flow(.multicast("239.255.255.250"), port: 1900, every: 120, request: 300...420, reply: 0...0, replyProbability: 0),
             Flow(.router, port: 53, every: 240, poisson: true, request: 70...95, reply: 100...200),

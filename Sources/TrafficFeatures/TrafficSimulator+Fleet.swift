@@ -30,12 +30,13 @@ extension TrafficSimulator {
     }
 
     /// One device's packets, in time order, with every packet of its network (the extractor needs
-    /// them all). Benign only when `attack` is nil: from `start` until the `rows`-th device packet.
-    /// With an attack: `warmUp` seconds of benign traffic, then the attack, with the benign flows
-    /// going on beside it, until `rows` device packets after the attack began. `firstRow` is the
-    /// number of device packets before the attack (the rows a writer skips).
+    /// them all). The device has run for `warmUp` seconds before its rows begin, as a device on a
+    /// gateway has: the extractor's slow statistics (a 100-second half-life at λ = 0.01) are warm.
+    /// Benign only when `attack` is nil: `rows` device packets after the warm-up. With an attack:
+    /// the attack begins after the warm-up, with the benign flows going on beside it, for `rows`
+    /// device packets. `firstRow` is the number of device packets before that (the rows a writer skips).
     public mutating func simulate(_ profile: DeviceProfile, rows: Int, attack: FleetAttack? = nil,
-                                  start: Double = 1_505_000_000, warmUp: Double = 120) -> (packets: [LabelledPacket], firstRow: Int) {
+                                  start: Double = 1_505_000_000, warmUp: Double = 1800) -> (packets: [LabelledPacket], firstRow: Int) {
         out = []
         var flows = profile.flows.map { ($0, start + uniform(0, min($0.meanGap, 60))) }
         var t = start
@@ -59,20 +60,21 @@ extension TrafficSimulator {
             return (Array(out[..<cut]), before)
         }
         var deviceRows = 0
-        while deviceRows < rows {
+        while t < start + warmUp || deviceRows < rows {
             let before = out.count
             benign(profile, &flows, until: t + 60)
-            deviceRows += out[before...].filter(\.isDeviceTraffic).count
+            if t + 60 > start + warmUp { deviceRows += out[before...].filter { $0.isDeviceTraffic && $0.packet.time >= start + warmUp }.count }
             t += 60
         }
         out = Self.timeOrdered(out)
-        var seen = 0, cut = out.count
+        var skipped = 0, seen = 0, cut = out.count
         for (i, p) in out.enumerated() where p.isDeviceTraffic {
+            if p.packet.time < start + warmUp { skipped += 1; continue }
             seen += 1
             if seen == rows { cut = i + 1; break }
         }
         defer { out = [] }
-        return (Array(out[..<cut]), 0)
+        return (Array(out[..<cut]), skipped)
     }
 
     /// Sessions of every flow that start before `end` (a session's later exchanges may fall after it).
@@ -82,10 +84,11 @@ extension TrafficSimulator {
             let flow = flows[k].0
             while flows[k].1 < end {
                 let t = flows[k].1
-                session(flow, at: t, device: device)
+                let last = session(flow, at: t, device: device)
                 let factor = flow.followsRhythm ? rhythm(profile, t) : 1
                 let gap = flow.poisson ? exponential(mean: flow.meanGap) : flow.meanGap * uniform(0.7, 1.3)
-                flows[k].1 = t + gap / factor
+                // A flow's sessions never overlap: the gap runs from a session's last exchange.
+                flows[k].1 = last + gap / factor
             }
         }
     }
@@ -96,12 +99,24 @@ extension TrafficSimulator {
         return max(0.05, 1 + profile.rhythm * cos(2 * Double.pi * (hour - profile.peakHour) / 24))
     }
 
-    private mutating func session(_ flow: DeviceProfile.Flow, at start: Double, device: (Int32, Int32)) {
+    /// The share of cloud sessions sent to another address of the provider's pool.
+    static let cloudRotation = 0.02
+
+    /// One session; returns the time of its last exchange.
+    private mutating func session(_ flow: DeviceProfile.Flow, at start: Double, device: (Int32, Int32)) -> Double {
         let peer: (Int32, Int32)
         var devicePort = ephemeralPort(), peerPort = port(flow.port)
         var deviceStarts = true
         switch flow.peer {
-        case .cloud(let ip): peer = (routerMAC, addresses.intern(ip))
+        case .cloud(let ip):
+            // Cloud services answer from a pool behind one name: now and then the device is sent
+            // to another address of the provider's /24, so new channels keep appearing, as in real
+            // captures (a channel's first packet has Kitsune's jitter of "now − 0").
+            if uniform() < Self.cloudRotation {
+                peer = (routerMAC, addresses.intern(ip.split(separator: ".").dropLast().joined(separator: ".") + ".\(int(1, 254))"))
+            } else {
+                peer = (routerMAC, addresses.intern(ip))
+            }
         case .router: peer = (routerMAC, routerIP)
         case .ntp: peer = (routerMAC, ntpIP); devicePort = peerPort
         case .phone: peer = (phoneMAC, phoneIP); deviceStarts = false; devicePort = port(flow.port); peerPort = ephemeralPort()
@@ -110,9 +125,9 @@ extension TrafficSimulator {
         case .arp:
             emit(start, 60, from: (routerMAC, routerIP), to: (broadcastMAC, device.1), ports: (arp, arp), label: 0, arp: true)
             emit(start + uniform(0.0005, 0.004), 60, from: device, to: (routerMAC, routerIP), ports: (arp, arp), label: 0, arp: true)
-            return
+            return start
         }
-        var t = start
+        var t = start, last = start
         for _ in 0..<int(flow.exchanges.lowerBound, flow.exchanges.upperBound) {
             let request = size(flow.request.lowerBound, flow.request.upperBound)
             if deviceStarts {
@@ -128,8 +143,10 @@ extension TrafficSimulator {
                     emit(at, reply, from: device, to: peer, ports: (devicePort, peerPort), label: 0)
                 }
             }
+            last = t
             t += exponential(mean: flow.exchangeGap)
         }
+        return last
     }
 
     /// One Mirai attack of about `budget` device packets, as Mirai's `attack_*.c` sends them:
