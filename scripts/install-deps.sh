@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build links against, only when something is missing.
+# Installs the Debian packages the build links against (and any named as arguments), only when
+# something is missing.
 # Needs root (or sudo) the first time; a no-op afterwards.
 set -euo pipefail
-pkgs=(libmicrohttpd-dev libopenblas-dev pkg-config)
+# Extra packages may be named as arguments (the tests add chromium, to render the HTML report).
+pkgs=(libmicrohttpd-dev libopenblas-dev pkg-config "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,6 +2,6 @@
 # The whole test suite: installs what is missing, builds, runs every test target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh chromium
 swift build --build-tests
 swift test --skip-build "$@"

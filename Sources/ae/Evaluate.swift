@@ -18,14 +18,24 @@ struct Evaluate: ParsableCommand {
     @Option(help: "With --models: the data folder, in the UCI layout.") var data: String?
     @Option(name: .customLong("global"), help: "With --models: a model from `ae train --data --global`, evaluated beside them.") var global: String?
     @Option(help: "With --models: devices evaluated at once (default: one per core).") var jobs: Int?
+    @Option(help: "With --models: also write a self-contained HTML report (charts per device) to this file.") var report: String?
     @Flag(help: "Print the report as JSON.") var json = false
+    @Flag(help: "With --report: overwrite the file if it exists.") var force = false
 
     func run() throws {
         if let models {
             guard let data else { throw CLIError("--models needs --data DIR (the device folders)") }
             guard model == nil, test == nil else { throw CLIError("give --model/--test or --models/--data, not both") }
-            let report = try FleetEvaluation(models: models, data: data, global: global, jobs: jobs).run()
-            try FleetReportText(report: report, json: json).print()
+            if let report { try Output.checkWritable(report, force: force) }
+            var evaluation = FleetEvaluation(models: models, data: data, global: global, jobs: jobs)
+            evaluation.keepCurves = report != nil
+            let result = try evaluation.run()
+            if let report {
+                do { try Data(FleetReportHTML(report: result).html.utf8).write(to: URL(fileURLWithPath: report)) } catch {
+                    throw CLIError("\(report): cannot write: \(error.localizedDescription)")
+                }
+            }
+            try FleetReportText(report: result, json: json).print()
             return
         }
         guard let model, let test else { throw CLIError("give --model FILE --test FILE, or --models DIR --data DIR") }

@@ -10,6 +10,19 @@ struct FleetEvaluation {
     let data: String
     let global: String?
     let jobs: Int?
+    /// Keep what the HTML report draws (every error, a sample of latent codes).
+    var keepCurves = false
+
+    /// What the report draws of one device's model.
+    struct Curves {
+        var device: String
+        var threshold: Float
+        var windowSize: Int
+        var benign: [Float]
+        var attacks: [DeviceDetection.AttackErrors]
+        /// (class, 16-d code) for a sample of rows: benign, gafgyt, mirai.
+        var latent: [(String, [Float])]
+    }
 
     /// Everything `--json` writes.
     struct Report: Codable {
@@ -18,6 +31,9 @@ struct FleetEvaluation {
         var global: [DeviceDetection]?
         var globalFleet: Total?
         var timing: Timing
+        /// Not in the JSON: the report's raw material.
+        var curves: [Curves] = []
+        enum CodingKeys: String, CodingKey { case devices, fleet, global, globalFleet = "global_fleet", timing }
     }
 
     /// Pooled over devices, and the mean of the devices' rates (the paper's "mean FPR").
@@ -68,7 +84,7 @@ struct FleetEvaluation {
         let jobs = max(1, min(self.jobs ?? ProcessInfo.processInfo.activeProcessorCount, fleet.devices.count))
 
         let next = Mutex(0)
-        let results = Mutex([Result<(DeviceDetection, DeviceDetection?, Timing), Error>?](repeating: nil, count: fleet.devices.count))
+        let results = Mutex([Result<(DeviceDetection, DeviceDetection?, Timing, Curves?), Error>?](repeating: nil, count: fleet.devices.count))
         let devices = fleet.devices, models = perDevice
         DispatchQueue.concurrentPerform(iterations: jobs) { _ in
             while true {
@@ -78,22 +94,23 @@ struct FleetEvaluation {
                 results.withLock { $0[i] = r }
             }
         }
-        var detections: [DeviceDetection] = [], globals: [DeviceDetection] = []
+        var detections: [DeviceDetection] = [], globals: [DeviceDetection] = [], curves: [Curves] = []
         var timing = Timing(rows: 0, csvSeconds: 0, computeSeconds: 0, jobs: jobs)
         for r in results.withLock({ $0.map { $0! } }) {
-            let (d, g, t) = try r.get()
+            let (d, g, t, c) = try r.get()
             detections.append(d)
+            if let c { curves.append(c) }
             if let g { globals.append(g) }
             timing.rows += t.rows; timing.csvSeconds += t.csvSeconds; timing.computeSeconds += t.computeSeconds
         }
         return Report(devices: detections, fleet: Total(detections), global: globalModel == nil ? nil : globals,
-                      globalFleet: globalModel == nil ? nil : Total(globals), timing: timing)
+                      globalFleet: globalModel == nil ? nil : Total(globals), timing: timing, curves: curves)
     }
 
     func modelPath(_ d: FleetFolder.Device) -> String { (models as NSString).appendingPathComponent("\(d.name).safetensors") }
 
     /// One device: its benign test third and every attack file, through its model (and the global one).
-    func evaluate(_ device: FleetFolder.Device, _ model: TrainedModel, _ global: TrainedModel?) throws -> (DeviceDetection, DeviceDetection?, Timing) {
+    func evaluate(_ device: FleetFolder.Device, _ model: TrainedModel, _ global: TrainedModel?) throws -> (DeviceDetection, DeviceDetection?, Timing, Curves?) {
         var timing = Timing(rows: 0, csvSeconds: 0, computeSeconds: 0, jobs: 1)
         func read(_ path: String) throws -> FeatureTable {
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -123,14 +140,31 @@ struct FleetEvaluation {
         var attacks: [(String, String, FeatureTable)] = []
         for a in device.attacks { attacks.append((a.family.replacingOccurrences(of: "_attacks", with: ""), a.attack, try read(a.path))) }
 
-        func detect(_ m: TrainedModel) throws -> DeviceDetection {
+        var curves: Curves? = nil
+        func detect(_ m: TrainedModel, keep: Bool) throws -> DeviceDetection {
             let b = try errors(m, test)
             var ae: [DeviceDetection.AttackErrors] = []
             for (family, attack, table) in attacks {
                 ae.append(.init(family: family, attack: attack, errors: try errors(m, table), timestamps: table.timestamps))
             }
+            if keep {
+                var latent: [(String, [Float])] = []
+                func sample(_ label: String, _ tables: [FeatureTable], _ count: Int) {
+                    let rows = tables.map(\.rowCount).reduce(0, +)
+                    guard rows > 0 else { return }
+                    let step = max(1, rows / count)
+                    for t in tables {
+                        let picked = t.selecting(rows: Array(stride(from: 0, to: t.rowCount, by: step)))
+                        let z = m.encode(picked), k = m.network.latentSize
+                        for r in 0..<picked.rowCount { latent.append((label, Array(z[(r * k)..<((r + 1) * k)]))) }
+                    }
+                }
+                sample("benign", [test], 600)
+                for family in ["gafgyt", "mirai"] { sample(family, attacks.filter { $0.0 == family }.map(\.2), 400) }
+                curves = Curves(device: device.name, threshold: m.threshold, windowSize: m.window!.size, benign: b, attacks: ae, latent: latent)
+            }
             return DeviceDetection(device: device.name, threshold: m.threshold, windowSize: m.window!.size, benign: b, attacks: ae)
         }
-        return (try detect(model), try global.map(detect), timing)
+        return (try detect(model, keep: keepCurves), try global.map { try detect($0, keep: false) }, timing, curves)
     }
 }

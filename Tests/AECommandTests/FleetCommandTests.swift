@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 import Testing
 
 /// `ae synth --fleet`, `ae train --data` and `ae evaluate --models --data`, run as a user runs them.
@@ -124,5 +126,65 @@ import Testing
         try fm.removeItem(at: dir.appendingPathComponent("fleet/Thermostat"))
         let other = try ae(["evaluate", "--models", "models", "--data", "fleet"])
         #expect(other.status != 0 && other.err.contains("499 rows, but the model was trained on a file of 960"), "\(other.err)")
+    }
+
+    /// Runs a program with a deadline (a browser that hangs fails the test, it does not stall the suite).
+    func run(_ path: String, _ args: [String], seconds: Double = 90) throws -> AECommandTests.Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let done = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in done.signal() }
+        try p.run()
+        let o = Mutex(Data()), e = Mutex(Data())
+        let readers = DispatchGroup()
+        DispatchQueue.global().async(group: readers) { let d = out.fileHandleForReading.readDataToEndOfFile(); o.withLock { $0 = d } }
+        DispatchQueue.global().async(group: readers) { let d = err.fileHandleForReading.readDataToEndOfFile(); e.withLock { $0 = d } }
+        if done.wait(timeout: .now() + seconds) == .timedOut {
+            p.terminate()
+            Issue.record("\(path) did not finish within \(seconds) s")
+            done.wait()
+        }
+        readers.wait()
+        return .init(status: p.terminationStatus, out: String(decoding: o.withLock { $0 }, as: UTF8.self),
+                     err: String(decoding: e.withLock { $0 }, as: UTF8.self))
+    }
+
+    static var chromium: String? {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    @Test func theReportRendersInAHeadlessBrowser() throws {
+        guard AECommandTests.binary != nil else { Issue.record("ae binary not found; build it first"); return }
+        guard let chromium = Self.chromium else { Issue.record("chromium is not installed (scripts/test.sh installs it)"); return }
+        #expect(try ae(["synth", "--fleet", "fleet", "--devices", "2", "--rows", "960", "--attack-rows", "150", "--seed", "5"]).status == 0)
+        #expect(try ae(["train", "--data", "fleet", "--out", "models", "--epochs", "2"]).status == 0)
+        let evaluate = try ae(["evaluate", "--models", "models", "--data", "fleet", "--report", "report.html"])
+        #expect(evaluate.status == 0, "\(evaluate.err)")
+        let html = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
+        // Self-contained: nothing is fetched.
+        for pattern in ["src=", "href=", "url(", "@import", "fetch("] { #expect(!html.contains(pattern), "the page uses \(pattern)") }
+        #expect(html.contains("data-charts-total=\"8\""))
+        let again = try ae(["evaluate", "--models", "models", "--data", "fleet", "--report", "report.html"])
+        #expect(again.status != 0 && again.err.contains("--force"))
+
+        let page = dir.appendingPathComponent("report.html").absoluteString
+        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(dir.path)/profile",
+                     "--enable-logging=stderr", "--v=0"]
+        let dom = try run(chromium, flags + ["--dump-dom", page])
+        #expect(dom.status == 0)
+        // Every chart drew data marks (the page counts them on load), and nothing reached the console.
+        #expect(dom.out.contains("data-charts-drawn=\"8\""), "\(dom.out.prefix(400))")
+        #expect(!dom.out.contains("data-errors"))
+        let console = dom.err.split(separator: "\n").filter { $0.contains(":CONSOLE") }
+        #expect(console.isEmpty, "console: \(console)")
+        let shot = try run(chromium, flags + ["--hide-scrollbars", "--window-size=1320,1000", "--screenshot=\(dir.path)/report.png", page])
+        #expect(shot.status == 0)
+        let png = try Data(contentsOf: dir.appendingPathComponent("report.png"))
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000, "\(png.count) bytes")
     }
 }
