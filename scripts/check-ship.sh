@@ -14,7 +14,7 @@ out=$("$venv/bin/hadolint" Dockerfile) || true
 [ -z "$out" ] || { echo "$out"; exit 1; }
 echo "== kubernetes-validate"
 "$venv/bin/kubernetes-validate" --strict deploy/kubernetes/configmap.yaml deploy/kubernetes/deployment.yaml \
-  deploy/kubernetes/service.yaml deploy/kubernetes/hpa.yaml
+  deploy/kubernetes/service.yaml deploy/kubernetes/hpa.yaml deploy/kubernetes/train-job.yaml
 echo "== openapi-spec-validator"
 "$venv/bin/openapi-spec-validator" openapi.yaml
 echo "== release build (as the Dockerfile's builder stage) and runtime libraries"
