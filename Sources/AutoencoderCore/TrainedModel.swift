@@ -26,12 +26,26 @@ public struct TrainedModel: Sendable, Equatable {
     }
 
     /// Scales a table (matched by name already) and returns its per-row reconstruction errors.
+    /// Rows are scaled a chunk at a time into one reused buffer: no copy of the whole table.
     public func reconstructionErrors(_ table: FeatureTable) -> [Float] {
-        let scaled = scaler.transform(table.values)
+        let n = network.inputSize, chunk = 256
         var errors = [Float](repeating: 0, count: table.rowCount)
-        var ws = Workspace(for: network, capacity: 256)
-        scaled.withUnsafeBufferPointer { x in
-            errors.withUnsafeMutableBufferPointer { network.reconstruct(x, reconstruction: nil, errors: $0, workspace: &ws) }
+        var ws = Workspace(for: network, capacity: chunk)
+        var scaled = [Float](repeating: 0, count: chunk * n)
+        table.values.withUnsafeBufferPointer { values in
+            errors.withUnsafeMutableBufferPointer { e in
+                scaled.withUnsafeMutableBufferPointer { x in
+                    var r = 0
+                    while r < table.rowCount {
+                        let b = min(chunk, table.rowCount - r)
+                        scaler.transform(UnsafeBufferPointer(rebasing: values[(r * n)..<((r + b) * n)]),
+                                         into: UnsafeMutableBufferPointer(rebasing: x[0..<(b * n)]))
+                        network.reconstruct(UnsafeBufferPointer(rebasing: x[0..<(b * n)]), reconstruction: nil,
+                                            errors: UnsafeMutableBufferPointer(rebasing: e[r..<(r + b)]), workspace: &ws)
+                        r += b
+                    }
+                }
+            }
         }
         return errors
     }

@@ -33,6 +33,18 @@ void block(const float *restrict w, const float *restrict b, const float *restri
     for (size_t r = 0; r < R; r++) memcpy(y + r * outputs + j0, acc[r], n * sizeof(float));
 }
 
+/// Every output of `R` rows: blocks of BLOCK, then of 16 and 8 (all of constant width, so each is
+/// unrolled into whole vectors), then the last few.
+static inline __attribute__((always_inline))
+void blocks(const float *restrict w, const float *restrict b, const float *restrict x, float *restrict y,
+            size_t inputs, size_t outputs, size_t R) {
+    size_t j0 = 0;
+    for (; j0 + BLOCK <= outputs; j0 += BLOCK) block(w, b, x, y, inputs, outputs, j0, BLOCK, R);
+    if (j0 + 16 <= outputs) { block(w, b, x, y, inputs, outputs, j0, 16, R); j0 += 16; }
+    if (j0 + 8 <= outputs) { block(w, b, x, y, inputs, outputs, j0, 8, R); j0 += 8; }
+    if (j0 < outputs) block(w, b, x, y, inputs, outputs, j0, outputs - j0, R);
+}
+
 /// The product; compiled once per instruction set below, each giving the same bits.
 static inline __attribute__((always_inline))
 void dense(const float *restrict w, const float *restrict b, const float *restrict x, float *restrict y,
@@ -41,16 +53,12 @@ void dense(const float *restrict w, const float *restrict b, const float *restri
     for (; r + 2 <= rows; r += 2) {   // two rows at a time (constant R and n: unrolled, vectorised)
         const float *xr = x + r * inputs;
         float *yr = y + r * outputs;
-        size_t j0 = 0;
-        for (; j0 + BLOCK <= outputs; j0 += BLOCK) block(w, b, xr, yr, inputs, outputs, j0, BLOCK, 2);
-        if (j0 < outputs) block(w, b, xr, yr, inputs, outputs, j0, outputs - j0, 2);
+        blocks(w, b, xr, yr, inputs, outputs, 2);
     }
     for (; r < rows; r++) {
         const float *xr = x + r * inputs;
         float *yr = y + r * outputs;
-        size_t j0 = 0;
-        for (; j0 + BLOCK <= outputs; j0 += BLOCK) block(w, b, xr, yr, inputs, outputs, j0, BLOCK, 1);
-        if (j0 < outputs) block(w, b, xr, yr, inputs, outputs, j0, outputs - j0, 1);
+        blocks(w, b, xr, yr, inputs, outputs, 1);
     }
 }
 
