@@ -129,15 +129,24 @@ struct FleetReportHTML {
         return chart.svg
     }
 
-    /// The latent codes projected on their first two principal components.
+    /// The latent codes projected on their first two principal components. The view spans the
+    /// 1st to 99th percentile of each axis (a few far points would squeeze the rest into a dot);
+    /// the title counts the points left outside.
     func latent(_ c: FleetEvaluation.Curves) -> String {
         let projected = PCA2(c.latent.map(\.1)).project(c.latent.map(\.1))
-        let xs = projected.map(\.0), ys = projected.map(\.1)
-        var chart = SVGChart(title: "Latent space (PCA of the 16-d code)", xLabel: "PC 1", yLabel: "PC 2",
-                             x: (xs.min() ?? 0)...(xs.max() ?? 1), y: (ys.min() ?? 0)...(ys.max() ?? 1))
+        func span(_ v: [Double]) -> ClosedRange<Double> {
+            let s = v.sorted()
+            guard !s.isEmpty else { return 0...1 }
+            let lo = s[s.count / 100], hi = s[s.count - 1 - s.count / 100], pad = (hi - lo) * 0.08
+            return (lo - pad)...(hi + pad)
+        }
+        let xr = span(projected.map(\.0)), yr = span(projected.map(\.1))
+        let outside = projected.filter { !xr.contains($0.0) || !yr.contains($0.1) }.count
+        var chart = SVGChart(title: "Latent space (PCA of the 16-d code)" + (outside > 0 ? ", \(outside) points outside" : ""),
+                             xLabel: "PC 1", yLabel: "PC 2", x: xr, y: yr)
         var shown: [(String, String)] = []
         for label in ["benign", "gafgyt", "mirai"] {
-            let pts = zip(c.latent, projected).filter { $0.0.0 == label }.map(\.1)
+            let pts = zip(c.latent, projected).filter { $0.0.0 == label && xr.contains($0.1.0) && yr.contains($0.1.1) }.map(\.1)
             if pts.isEmpty { continue }
             chart.points(pts, color: Self.colors[label]!)
             shown.append((label, Self.colors[label]!))

@@ -47,7 +47,8 @@ struct SVGChart {
     mutating func vertical(at v: Double, label: String, color: String = "#222") {
         let X = Self.f(px(v))
         body.append("<line class=\"mark\" x1=\"\(X)\" x2=\"\(X)\" y1=\"\(Self.f(py(y.lowerBound)))\" y2=\"\(Self.f(py(y.upperBound)))\" stroke=\"\(color)\" stroke-dasharray=\"3 3\"/>")
-        body.append("<text x=\"\(Self.f(px(v) + 4))\" y=\"\(Self.f(top + 12))\" font-size=\"11\" fill=\"\(color)\">\(Self.escape(label))</text>")
+        // At the bottom of the plot, clear of the legend (top right).
+        body.append("<text x=\"\(Self.f(px(v) + 4))\" y=\"\(Self.f(height - bottom - 6))\" font-size=\"11\" fill=\"\(color)\">\(Self.escape(label))</text>")
     }
 
     /// Colour key, top right.
