@@ -22,8 +22,9 @@ struct FleetReportText {
         Swift.print(classTable(report.devices))
         let t = report.timing
         Swift.print("")
-        Swift.print(String(format: "Model compute: %d rows in %.2f s of one core (%.0f rows/s per core, %d jobs); CSV parsing: %.2f s",
-                           t.rows, t.computeSeconds, Double(t.rows) / max(t.computeSeconds, 1e-9), t.jobs, t.csvSeconds))
+        let perCore = Double(t.rows) / max(t.computeSeconds, 1e-9)
+        Swift.print(String(format: "Model compute: %d rows in %.2f s of one core: %.0f rows/s per core, %.0f with %d jobs; CSV parsing: %.2f s",
+                           t.rows, t.computeSeconds, perCore, perCore * Double(t.jobs), t.jobs, t.csvSeconds))
     }
 
     static func rate(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "n/a" }

@@ -23,12 +23,12 @@ struct FleetTraining {
         var devices = try FleetFolder(data).devices
         if let name = command.device {
             guard let d = devices.first(where: { $0.name == name }) else {
-                throw CLIError("\(data): no device folder '\(name)' (there are: \(devices.map(\.name).joined(separator: ", ")))")
+                throw CLIError("\(data): no device '\(name)' (there are: \(devices.map(\.name).joined(separator: ", ")))")
             }
             devices = [d]
         }
         if let i = command.deviceIndex {
-            guard devices.indices.contains(i) else { throw CLIError("--device-index \(i): \(data) has \(devices.count) device folders (0…\(devices.count - 1))") }
+            guard devices.indices.contains(i) else { throw CLIError("--device-index \(i): \(data) has \(devices.count) devices (0…\(devices.count - 1))") }
             devices = [devices[i]]
         }
         return devices

@@ -78,14 +78,36 @@ import Testing
         let one = try ae(["train", "--data", "fleet", "--device-index", "1", "--out", "one", "--epochs", "1"])
         #expect(one.status == 0 && exists("one/Video_Doorbell.safetensors") && !exists("one/Thermostat.safetensors"), "\(one.err)")
         let outOfRange = try ae(["train", "--data", "fleet", "--device-index", "2", "--out", "one2"])
-        #expect(outOfRange.status != 0 && outOfRange.err.contains("has 2 device folders"), "\(outOfRange.err)")
+        #expect(outOfRange.status != 0 && outOfRange.err.contains("has 2 devices"), "\(outOfRange.err)")
         let unknown = try ae(["train", "--data", "fleet", "--device", "Toaster", "--out", "one3"])
-        #expect(unknown.status != 0 && unknown.err.contains("no device folder 'Toaster'"))
+        #expect(unknown.status != 0 && unknown.err.contains("no device 'Toaster'"))
         // Nothing is overwritten without --force.
         let again = try ae(["train", "--data", "fleet", "--out", "models", "--epochs", "1"])
         #expect(again.status != 0 && again.err.contains("--force"))
         let resynth = try ae(["synth", "--fleet", "fleet", "--devices", "1", "--rows", "960"])
         #expect(resynth.status != 0 && resynth.err.contains("--force"))
+    }
+
+    @Test func theUCIDownloadsFlatLayoutReadsTheSame() throws {
+        guard AECommandTests.binary != nil else { Issue.record("ae binary not found; build it first"); return }
+        #expect(try ae(["synth", "--fleet", "fleet", "--devices", "1", "--rows", "960", "--attack-rows", "40", "--seed", "6"]).status == 0)
+        // The UCI repository's names: <id>.benign.csv, <id>.gafgyt.<class>.csv, <id>.mirai.<class>.csv.
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("uci"), withIntermediateDirectories: true)
+        try fm.copyItem(at: dir.appendingPathComponent("fleet/Video_Doorbell/benign_traffic.csv"), to: dir.appendingPathComponent("uci/1.benign.csv"))
+        for c in Self.classes {
+            let parts = c.split(separator: "/"), family = parts[0].split(separator: "_")[0]
+            try fm.copyItem(at: dir.appendingPathComponent("fleet/Video_Doorbell/\(c).csv"), to: dir.appendingPathComponent("uci/1.\(family).\(parts[1]).csv"))
+        }
+        let train = try ae(["train", "--data", "uci", "--out", "models", "--epochs", "2"])
+        #expect(train.status == 0 && exists("models/Danmini_Doorbell.safetensors"), "\(train.err)")
+        let evaluate = try ae(["evaluate", "--models", "models", "--data", "uci", "--json"])
+        #expect(evaluate.status == 0, "\(evaluate.err)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(evaluate.out.utf8)) as? [String: Any])
+        let device = try #require((report["devices"] as? [[String: Any]])?.first)
+        #expect(device["device"] as? String == "Danmini_Doorbell")
+        let attacks = try #require(device["attacks"] as? [[String: Any]])
+        #expect(Set(attacks.map { "\($0["family"]!)/\($0["attack"]!)" }) == Set(Self.classes.map { $0.replacingOccurrences(of: "_attacks", with: "") }))
     }
 
     @Test func badFleetsAreRefusedAndLeaveNoModels() throws {
