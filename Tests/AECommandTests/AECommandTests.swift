@@ -18,7 +18,10 @@ import Testing
 
     struct Run { var status: Int32; var out: String; var err: String }
 
-    func ae(_ args: [String]) throws -> Run {
+    func ae(_ args: [String]) throws -> Run { try Self.ae(args, in: dir) }
+
+    /// Runs the built `ae` in `dir` and collects its exit status and output.
+    static func ae(_ args: [String], in dir: URL) throws -> Run {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary!)
         p.arguments = args

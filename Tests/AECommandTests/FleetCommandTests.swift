@@ -8,19 +8,7 @@ import Testing
     let temporary = TemporaryDirectory()
     var dir: URL { temporary.url }
 
-    func ae(_ args: [String]) throws -> AECommandTests.Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: AECommandTests.binary!)
-        p.arguments = args
-        p.currentDirectoryURL = dir
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return .init(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-    }
+    func ae(_ args: [String]) throws -> AECommandTests.Run { try AECommandTests.ae(args, in: dir) }
 
     func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: dir.appendingPathComponent(path).path) }
     func lines(_ path: String) throws -> [Substring] {
