@@ -18,14 +18,17 @@ public enum WindowVote {
     }
 
     /// Counts windows in one pass, keeping the number of anomalous instances in the current window.
-    public static func count(_ flags: [Bool], size: Int) -> Count {
+    /// (Any collection of flags: the server passes its errors compared with the threshold, lazily.)
+    public static func count<Flags: RandomAccessCollection>(_ flags: Flags, size: Int) -> Count
+    where Flags.Element == Bool, Flags.Index == Int {
         precondition(size >= 1)
         guard flags.count >= size else { return Count(windows: 0, anomalous: 0, first: nil) }
         var inWindow = 0
         var result = Count(windows: flags.count - size + 1, anomalous: 0, first: nil)
-        for i in flags.indices {
-            if flags[i] { inWindow += 1 }
-            if i >= size, flags[i - size] { inWindow -= 1 }
+        let start = flags.startIndex
+        for i in 0..<flags.count {
+            if flags[start + i] { inWindow += 1 }
+            if i >= size, flags[start + i - size] { inWindow -= 1 }
             if i >= size - 1, 2 * inWindow > size {
                 result.anomalous += 1
                 if result.first == nil { result.first = i }

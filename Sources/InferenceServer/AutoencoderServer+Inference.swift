@@ -16,6 +16,7 @@ extension AutoencoderServer {
     }
 
     func encode(_ rows: ParsedRows, _ m: WorkerModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
+        if rows.window { throw RequestError("'window' is for /reconstruct: /encode gives no verdicts") }
         let f = m.frozen
         let n = f.inputSize, k = f.latentSize
         Self.scale(rows.rows * n, f, &s)
@@ -97,6 +98,17 @@ extension AutoencoderServer {
             }
         }
         if rows.batched { o.raw("],") } else { o.raw(",") }
+        if rows.window {
+            // The rule `ae evaluate` applies (WindowVote), over this batch's rows in order.
+            let c = s.errors.withUnsafeBufferPointer { e in WindowVote.count(e.lazy.map { $0 > threshold }, size: m.windowSize) }
+            o.raw(#""window":{"size":"#); o.integer(m.windowSize)
+            o.raw(#","anomalous_windows":"#); o.integer(c.anomalous)
+            o.raw(#","windows":"#); o.integer(c.windows)
+            o.raw(#","anomaly":"#); o.bool(c.anomalous > 0)
+            o.raw(#","first_anomalous_row":"#)
+            if let first = c.first { o.integer(first) } else { o.raw("null") }
+            o.raw("},")
+        }
         o.raw(#""model":"#); m.nameJSON.write(0, to: o); o.raw("}")
         if flagged > 0 { metrics.anomalies.increment(by: flagged) }
     }

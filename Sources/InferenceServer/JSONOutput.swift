@@ -72,6 +72,15 @@ final class JSONOutput: @unchecked Sendable {
 
     func bool(_ b: Bool) { if b { raw("true") } else { raw("false") } }
 
+    /// A non-negative integer's decimal digits (counts and sizes).
+    func integer(_ n: Int) {
+        precondition(n >= 0)
+        var digits: [UInt8] = []
+        var v = n
+        repeat { digits.append(UInt8(ascii: "0") + UInt8(v % 10)); v /= 10 } while v > 0
+        raw(digits.reversed())
+    }
+
     /// A JSON string literal, quoted and escaped.
     func string(_ s: String) { raw(Self.quoted(s)) }
 

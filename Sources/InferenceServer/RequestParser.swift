@@ -6,6 +6,8 @@ struct ParsedRows {
     var rows: Int
     /// `instances` form: the answer is a list.
     var batched: Bool
+    /// `"window": true` (with `instances`): also vote over the rows in order, as `ae evaluate` does.
+    var window = false
 }
 
 /// Why a request body was refused (always a 400).
@@ -19,6 +21,7 @@ struct RequestError: Error {
 ///     {"features": [x1, …, xn]}
 ///     {"features": {"name": x, …}}          every name required, no unknown names
 ///     {"instances": [row, row, …]}          each row an array or an object, 1…max_batch rows
+///     {"instances": […], "window": true}    also a window verdict over the rows in order
 ///
 /// Nesting is fixed by this grammar, so depth is bounded; numbers must be JSON numbers, finite,
 /// and within Float's range. The byte just past the body must be readable and not part of a
@@ -93,30 +96,52 @@ struct RequestParser {
         if c.i == c.end { throw RequestError("empty body: expected a JSON object with 'features' or 'instances'") }
         try c.expect(UInt8(ascii: "{"), "'{'")
         var result: ParsedRows? = nil
+        var window: Bool? = nil
         c.skipSpace()
         if c.peek() == UInt8(ascii: "}") { throw RequestError("expected 'features' or 'instances'") }
         while true {
             c.skipSpace()
             let key = try parseString(&c)
             try c.expect(UInt8(ascii: ":"), "':'")
-            guard result == nil else {
-                throw RequestError(key == "features" || key == "instances" ? "give exactly one of 'features' and 'instances'" : "unknown key '\(key.prefix(80))'; expected 'features' or 'instances'")
-            }
             switch key {
-            case "features":
-                values.append(contentsOf: repeatElement(0, count: featureCount))
-                try values.withUnsafeMutableBufferPointer { (v) throws(RequestError) in try parseRow(&c, into: v.baseAddress!, label: "features") }
-                result = ParsedRows(rows: 1, batched: false)
-            case "instances":
-                result = try parseInstances(&c, &values)
+            case "features", "instances":
+                guard result == nil else { throw RequestError("give exactly one of 'features' and 'instances'") }
+                if key == "features" {
+                    values.append(contentsOf: repeatElement(0, count: featureCount))
+                    try values.withUnsafeMutableBufferPointer { (v) throws(RequestError) in try parseRow(&c, into: v.baseAddress!, label: "features") }
+                    result = ParsedRows(rows: 1, batched: false)
+                } else {
+                    result = try parseInstances(&c, &values)
+                }
+            case "window":
+                guard window == nil else { throw RequestError("'window' is given twice") }
+                window = try parseBool(&c, label: "window")
             default:
-                throw RequestError("unknown key '\(key.prefix(80))'; expected 'features' or 'instances'")
+                throw RequestError("unknown key '\(key.prefix(80))'; expected 'features' or 'instances' (and optionally 'window')")
             }
             if try c.endOfElement(UInt8(ascii: "}"), "") { break }
         }
         c.skipSpace()
         if c.i != c.end { throw RequestError("malformed JSON at byte \(c.i): trailing data after the object") }
-        return result!
+        guard var rows = result else { throw RequestError("expected 'features' or 'instances'") }
+        if window == true {
+            guard rows.batched else { throw RequestError("'window' votes over a batch: send a device's consecutive rows as 'instances'") }
+            rows.window = true
+        }
+        return rows
+    }
+
+    /// `true` or `false`, nothing else (not 1, not "true").
+    private func parseBool(_ c: inout Cursor, label: String) throws(RequestError) -> Bool {
+        c.skipSpace()
+        for (word, value) in [("true", true), ("false", false)] {
+            let bytes = Array(word.utf8)
+            if c.end - c.i >= bytes.count, (0..<bytes.count).allSatisfy({ c.base[c.i + $0] == bytes[$0] }) {
+                c.i += bytes.count
+                return value
+            }
+        }
+        throw RequestError("'\(label)' must be true or false")
     }
 
     private func parseInstances(_ c: inout Cursor, _ values: inout [Double]) throws(RequestError) -> ParsedRows {

@@ -18,6 +18,8 @@ final class WorkerModel {
     /// The anomaly threshold, and as a JSON number (the same in every `/reconstruct` answer).
     let threshold: Float
     let thresholdJSON: [UInt8]
+    /// `ws*` for window verdicts: the model's, or 1 for a model without one (each row its own window).
+    let windowSize: Int
     /// The scaler and network in memory of their own (see `FrozenModel`).
     let frozen: FrozenModel
 
@@ -30,6 +32,7 @@ final class WorkerModel {
         let text = JSONOutput(capacity: 64)
         text.number(model.threshold)
         thresholdJSON = text.bytes
+        windowSize = model.window?.size ?? 1
         frozen = FrozenModel(model)
     }
 }

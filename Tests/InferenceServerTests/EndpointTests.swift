@@ -102,6 +102,66 @@ import Testing
         #expect(metrics.contains("ae_anomalies_flagged_total \(flagged)"))
     }
 
+    /// `"window": true` votes over the batch's rows in order with the model's ws*, by the rule
+    /// `ae evaluate` applies: checked against a plain reference on the per-row verdicts.
+    @Test func windowVerdictsFollowTheEvaluatorsRule() throws {
+        let rows = ServerHarness.rows(60, seed: 9)
+        var model = ServerHarness.model()
+        let table = FeatureTable(featureNames: ServerHarness.features, values: rows.flatMap { $0 }, targets: nil, source: "test")
+        // A threshold at the median: about half the rows anomalous, so windows go both ways.
+        model.threshold = model.reconstructionErrors(table).sorted()[30]
+        model.window = WindowSettings(size: 5, split: try BenignSplit(rows: 300), optInstanceFPR: 0.01, searchedUpTo: 100)
+        let server = try ServerHarness.start(serving: model, in: dir)
+        defer { server.shutdown() }
+        let c = try TestHTTPClient(port: server.port)
+        func reference(_ flags: [Bool], _ size: Int) -> (windows: Int, anomalous: Int, first: Int?) {
+            var out = (windows: 0, anomalous: 0, first: Int?.none)
+            if flags.count < size { return out }
+            for end in (size - 1)..<flags.count {
+                out.windows += 1
+                if flags[(end - size + 1)...end].filter({ $0 }).count * 2 > size {
+                    out.anomalous += 1
+                    if out.first == nil { out.first = end }
+                }
+            }
+            return out
+        }
+        for (start, count) in [(0, 60), (7, 13), (20, 4), (40, 5)] {
+            let slice = Array(rows[start..<(start + count)])
+            let body = #"{"window": true, "instances": [\#(slice.map(ServerHarness.json).joined(separator: ","))]}"#
+            let r = try c.request("POST", "/reconstruct", json: body)
+            #expect(r.status == 200, "\(r.text)")
+            let flags = (r.object["results"] as? [[String: Any]] ?? []).map { $0["anomaly"] as? Bool ?? false }
+            #expect(flags.count == count)
+            let w = try #require(r.object["window"] as? [String: Any])
+            let expected = reference(flags, 5)
+            #expect(w["size"] as? Int == 5)
+            #expect(w["windows"] as? Int == expected.windows && w["anomalous_windows"] as? Int == expected.anomalous, "\(w)")
+            #expect(w["anomaly"] as? Bool == (expected.anomalous > 0))
+            #expect((w["first_anomalous_row"] as? Int) == expected.first && (expected.first != nil || w["first_anomalous_row"] is NSNull))
+        }
+        // Without "window" (or with false) there is no window object; it needs a batch; /encode refuses it.
+        let plain = try c.request("POST", "/reconstruct", json: #"{"instances": [\#(ServerHarness.json(rows[0]))], "window": false}"#)
+        #expect(plain.status == 200 && plain.object["window"] == nil)
+        for (path, body, message) in [
+            ("/reconstruct", #"{"features": \#(ServerHarness.json(rows[0])), "window": true}"#, "send a device's consecutive rows as 'instances'"),
+            ("/reconstruct", #"{"instances": [\#(ServerHarness.json(rows[0]))], "window": 1}"#, "'window' must be true or false"),
+            ("/reconstruct", #"{"window": true, "window": true, "instances": []}"#, "'window' is given twice"),
+            ("/encode", #"{"instances": [\#(ServerHarness.json(rows[0]))], "window": true}"#, "'window' is for /reconstruct"),
+        ] {
+            let r = try c.request("POST", path, json: body)
+            #expect(r.status == 400 && (r.object["error"] as? String ?? "").contains(message), "\(path) \(body.prefix(60)): \(r.text)")
+        }
+        // A model file without a window (version 1, or trained on one file) votes with windows of 1.
+        let plainModel = try ServerHarness.start(serving: ServerHarness.model(threshold: model.threshold), in: dir)
+        defer { plainModel.shutdown() }
+        let c1 = try TestHTTPClient(port: plainModel.port)
+        let one = try c1.request("POST", "/reconstruct", json: #"{"window": true, "instances": [\#(rows[0..<10].map(ServerHarness.json).joined(separator: ","))]}"#)
+        let flags = (one.object["results"] as? [[String: Any]] ?? []).map { $0["anomaly"] as? Bool ?? false }
+        #expect((one.object["window"] as? [String: Any])?["size"] as? Int == 1)
+        #expect((one.object["window"] as? [String: Any])?["anomalous_windows"] as? Int == flags.filter { $0 }.count)
+    }
+
     /// Requests reuse buffers (parsed values, activations, the answer's bytes); a request
     /// of any size must see none of an earlier one's data. A 150-row batch (bigger than what is
     /// kept, and run in chunks) between single rows answers each row as its own request does.
