@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Synchronization
 import Testing
 
 /// `ae synth --fleet`, `ae train --data` and `ae evaluate --models --data`, run as a user runs them.
@@ -150,7 +149,7 @@ import Testing
         let done = DispatchSemaphore(value: 0)
         p.terminationHandler = { _ in done.signal() }
         try p.run()
-        let o = Mutex(Data()), e = Mutex(Data())
+        let o = Locked(Data()), e = Locked(Data())
         let readers = DispatchGroup()
         DispatchQueue.global().async(group: readers) { let d = out.fileHandleForReading.readDataToEndOfFile(); o.withLock { $0 = d } }
         DispatchQueue.global().async(group: readers) { let d = err.fileHandleForReading.readDataToEndOfFile(); e.withLock { $0 = d } }

@@ -1,6 +1,5 @@
 import AutoencoderCore
 import Foundation
-import Synchronization
 import Testing
 @testable import InferenceServer
 
@@ -16,7 +15,7 @@ import Testing
         let rows = ServerHarness.rows(clients * perClient, seed: 11)
         let table = FeatureTable(featureNames: ServerHarness.features, values: rows.flatMap { $0 }, targets: nil, source: "t")
         let expected = model.encode(table)
-        let failures = Mutex<[String]>([])
+        let failures = Locked<[String]>([])
         let group = DispatchGroup()
         for k in 0..<clients {
             group.enter()

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 @testable import InferenceServer
 import Glibc
@@ -122,7 +121,7 @@ import Glibc
         let body = #"{"features": \#(ServerHarness.json(ServerHarness.rows(1)[0]))}"#
         let clients = 32
         let warm = DispatchSemaphore(value: 0)
-        let tally = Mutex<(answered: Int, refused: Int, closed: Int, failures: [String])>((0, 0, 0, []))
+        let tally = Locked<(answered: Int, refused: Int, closed: Int, failures: [String])>((0, 0, 0, []))
         let group = DispatchGroup()
         for i in 0..<clients {
             group.enter()
