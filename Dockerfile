@@ -5,7 +5,7 @@
 FROM swift:6.3.1-bookworm AS build
 WORKDIR /src
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libmicrohttpd-dev=0.9.75-6 libopenblas-dev=0.3.21+ds-4 pkg-config=1.8.1-1 \
+ && apt-get install -y --no-install-recommends libmicrohttpd-dev=0.9.75-6 libopenblas-dev=0.3.21+ds-4 libpcap-dev=1.10.3-1 pkg-config=1.8.1-1 \
  && rm -rf /var/lib/apt/lists/*
 COPY Package.swift ./
 COPY Sources ./Sources
@@ -15,7 +15,7 @@ RUN scripts/build-release.sh /dist
 
 FROM debian:12.11-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libmicrohttpd12=0.9.75-6 libopenblas0-pthread=0.3.21+ds-4 \
+ && apt-get install -y --no-install-recommends libmicrohttpd12=0.9.75-6 libopenblas0-pthread=0.3.21+ds-4 libpcap0.8=1.10.3-1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin ae
 COPY --from=build /dist/ae-server /dist/ae /usr/local/bin/

@@ -49,7 +49,12 @@ let package = Package(
             name: "AutoencoderCore",
             dependencies: ["CBLAS", "NumberKernels", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "TrafficFeatures"),
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        .target(name: "TrafficFeatures", dependencies: ["CPcap"]),
         .target(
             name: "InferenceServer",
             dependencies: [

@@ -14,6 +14,7 @@ let package = Package(
         ]),
         .executableTarget(name: "FuzzCSV", dependencies: [.product(name: "AutoencoderCore", package: "iot-autoencoder")]),
         .executableTarget(name: "FuzzPackets", dependencies: [.product(name: "TrafficFeatures", package: "iot-autoencoder")]),
+        .executableTarget(name: "FuzzCapture", dependencies: [.product(name: "TrafficFeatures", package: "iot-autoencoder")]),
         .executableTarget(name: "FuzzModelFile", dependencies: [.product(name: "AutoencoderCore", package: "iot-autoencoder")]),
     ]
 )

@@ -4,7 +4,7 @@
 # Needs root (or sudo) the first time; a no-op afterwards.
 set -euo pipefail
 # Extra packages may be named as arguments (the tests add chromium, to render the HTML report).
-pkgs=(libmicrohttpd-dev libopenblas-dev pkg-config "$@")
+pkgs=(libmicrohttpd-dev libopenblas-dev libpcap-dev pkg-config "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

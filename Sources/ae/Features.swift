@@ -4,14 +4,15 @@ import TrafficFeatures
 
 struct Features: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Turn a tshark field file (CSV or TSV) into the 115 N-BaIoT features per packet.")
+        abstract: "Turn a capture (pcap, pcapng) or a tshark field file (CSV or TSV) into the 115 N-BaIoT features per packet.")
 
-    @Option(help: "Packets: tshark fields, CSV or TSV with a header (README shows the tshark command).") var packets: String
+    @Option(help: "Packets: tshark fields, CSV or TSV with a header (README shows the tshark command).") var packets: String?
+    @Option(help: "Packets: a pcap or pcapng capture (Ethernet), read through libpcap.") var pcap: String?
     @Option(help: "Feature CSV to write, with the N-BaIoT header.") var out: String
     @Option(help: "nbaiot (the published data, default) or kitsune (Kitsune-py to the bit).") var compat: String = "nbaiot"
     @Option(name: .customLong("idle-timeout"), help: "Drop streams idle this many seconds (0 keeps all, as Kitsune).")
     var idleTimeout: Double = 3600
-    @Flag(name: .customLong("skip-bad"), help: "Skip malformed lines (counted) instead of stopping.") var skipBad = false
+    @Flag(name: .customLong("skip-bad"), help: "Skip malformed lines or records (counted) instead of stopping.") var skipBad = false
     @Flag(help: "Overwrite the output file if it exists.") var force = false
 
     func run() throws {
@@ -20,7 +21,9 @@ struct Features: ParsableCommand {
         try Output.checkWritable(out, force: force)
         let addresses = AddressTable()
         var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
-        var reader = PacketReader(path: packets, skipBad: skipBad, addresses: addresses)
+        guard (packets == nil) != (pcap == nil) else { throw CLIError("give --packets FILE (tshark fields) or --pcap FILE (a capture), one of them") }
+        var csv = packets.map { PacketReader(path: $0, skipBad: skipBad, addresses: addresses) }
+        var capture = pcap.map { CaptureReader(path: $0, skipBad: skipBad, addresses: addresses) }
         let sink = try TextSink(path: out)
         sink.write(FeatureNames.all.joined(separator: ",") + "\n")
         var row = [Double](repeating: 0, count: FeatureNames.count)
@@ -29,7 +32,7 @@ struct Features: ParsableCommand {
         var count = 0
         let start = Date()
         let live = Output.isTerminal(2)
-        try reader.forEach { p in
+        let each: (Packet) throws -> Void = { p in
             row.withUnsafeMutableBufferPointer { extractor.process(p, into: $0.baseAddress!) }
             line.removeAll(keepingCapacity: true)
             for j in 0..<row.count {
@@ -44,12 +47,14 @@ struct Features: ParsableCommand {
                 Output.stderr((live ? "\r" : "") + "\(count) packets, \(Int(rate)) packets/s" + (live ? "" : "\n"))
             }
         }
+        if csv != nil { try csv!.forEach(each) } else { try capture!.forEach(each) }
         try sink.close()
         if count >= 100_000 && live { Output.stderr("\n") }
         let seconds = Date().timeIntervalSince(start)
         print("\(count) packets → \(out) (\(count) rows × \(FeatureNames.count) features, \(mode.rawValue) mode) in \(String(format: "%.2f", seconds)) s")
-        if reader.skipped > 0 {
-            Output.stderr("skipped \(reader.skipped) malformed line(s), e.g.:\n" + reader.skippedMessages.map { "  " + $0 }.joined(separator: "\n") + "\n")
+        let (skipped, messages) = csv.map { ($0.skipped, $0.skippedMessages) } ?? (capture!.skipped, capture!.skippedMessages)
+        if skipped > 0 {
+            Output.stderr("skipped \(skipped) malformed \(csv != nil ? "line(s)" : "record(s)"), e.g.:\n" + messages.map { "  " + $0 }.joined(separator: "\n") + "\n")
         }
     }
 }

@@ -3,7 +3,8 @@ import Foundation
 
 /// Real data the tests read, copied into the repository so that a clone alone passes:
 /// the N-BaIoT column header (`demonstrate_structure.csv`) and the 38,363 real packets of a Mirai
-/// capture as tshark fields (`kitsune_mirai_first_packets.csv`).
+/// capture as tshark fields (`kitsune_mirai_first_packets.csv`), the same packets as a capture
+/// (`kitsune_mirai_first_packets.pcap`) and the first 5,000 as pcapng.
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
 /// `text` written to a file in a fresh folder, for `body`; the folder is removed afterwards.

@@ -1,0 +1,219 @@
+import CPcap
+import Glibc
+
+/// Reads packets from a pcap or pcapng file through libpcap and decodes what the extractor keys
+/// on, exactly as tshark's fields give it (`PacketReader` reads those fields from a CSV):
+/// Ethernet (with 802.1Q/802.1ad tags), IPv4, IPv6 (past its extension headers), ARP, TCP, UDP,
+/// ICMP, and the header an ICMP error quotes (tshark's first occurrence of `tcp.srcport` and
+/// `udp.srcport` is then the quoted packet's). A record too short for the headers it announces,
+/// a corrupt or truncated file, or a link type other than Ethernet is an error naming the file
+/// and the record (1-based); `skipBad` counts and skips bad records instead.
+public struct CaptureReader {
+    public let path: String
+    public var skipBad: Bool
+    public let addresses: AddressTable
+    public private(set) var skipped = 0
+    public private(set) var skippedMessages: [String] = []
+
+    public init(path: String, skipBad: Bool = false, addresses: AddressTable) {
+        self.path = path
+        self.skipBad = skipBad
+        self.addresses = addresses
+    }
+
+    struct RecordFault: Error { var message: String }
+
+    /// Calls `body` for each packet in file order.
+    public mutating func forEach(_ body: (Packet) throws -> Void) throws(PacketError) {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        // Nanosecond timestamps whatever the file holds, so no precision is lost on the way.
+        guard let pcap = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            throw PacketError(file: path, line: nil, message: "cannot read as pcap or pcapng: \(String(cString: errbuf))")
+        }
+        defer { pcap_close(pcap) }
+        let link = pcap_datalink(pcap)
+        guard link == DLT_EN10MB else {
+            let name = pcap_datalink_val_to_name(link).map { String(cString: $0) } ?? "unknown"
+            throw PacketError(file: path, line: nil, message: "link type \(link) (\(name)) is not Ethernet; only Ethernet captures can be read")
+        }
+        var record = 0
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        while true {
+            let r = pcap_next_ex(pcap, &header, &data)
+            if r == PCAP_ERROR_BREAK { break }   // -2: end of file
+            record += 1
+            guard r == 1, let h = header, let d = data else {
+                // A broken record header: libpcap cannot find the next one, so this ends the file.
+                let message = "record \(record): \(String(cString: pcap_geterr(pcap)))"
+                if !skipBad { throw PacketError(file: path, line: nil, message: message) }
+                skipped += 1
+                if skippedMessages.count < 5 { skippedMessages.append("\(path): \(message)") }
+                break
+            }
+            do {
+                let fields = try Self.decode(UnsafeBufferPointer(start: d, count: Int(h.pointee.caplen)), length: Int(h.pointee.len),
+                                             seconds: Int(h.pointee.ts.tv_sec), nanoseconds: Int(h.pointee.ts.tv_usec))
+                do { try body(Packet(fields, addresses: addresses)) } catch { throw PacketError(file: path, line: nil, message: "\(error)") }
+            } catch let f as RecordFault {
+                let message = "record \(record): \(f.message)"
+                if !skipBad { throw PacketError(file: path, line: nil, message: message) }
+                skipped += 1
+                if skippedMessages.count < 5 { skippedMessages.append("\(path): \(message)") }
+            } catch let e as PacketError {
+                throw e
+            } catch {
+                throw PacketError(file: path, line: nil, message: "\(error)")
+            }
+        }
+    }
+
+    /// Reads every packet into memory.
+    public mutating func readAll() throws(PacketError) -> [Packet] {
+        var out: [Packet] = []
+        try forEach { out.append($0) }
+        return out
+    }
+
+    /// `frame.time_epoch` as tshark prints it (nine decimals) and `float()` reads it back: the
+    /// decimal `seconds.nanoseconds`, correctly rounded. A whole number of microseconds (every
+    /// pcap with microsecond stamps) is an exact quotient of two doubles; others are parsed.
+    /// nil for a stamp no capture writes (negative, or a fraction of a second ≥ 1).
+    static func time(seconds: Int, nanoseconds: Int) -> Double? {
+        guard seconds >= 0, (0..<1_000_000_000).contains(nanoseconds) else { return nil }
+        if nanoseconds % 1000 == 0, seconds < 1 << 33 {
+            return Double(seconds * 1_000_000 + nanoseconds / 1000) / 1e6
+        }
+        let fraction = String(nanoseconds)
+        return Double("\(seconds).\(String(repeating: "0", count: 9 - fraction.count))\(fraction)")
+    }
+
+    /// One Ethernet frame's fields.
+    static func decode(_ b: UnsafeBufferPointer<UInt8>, length: Int, seconds: Int, nanoseconds: Int) throws -> Packet.Fields {
+        var f = Packet.Fields()
+        guard let t = time(seconds: seconds, nanoseconds: nanoseconds) else {
+            throw RecordFault(message: "timestamp \(seconds) s + \(nanoseconds) ns is not a time")
+        }
+        f.time = t
+        f.length = Double(length)
+        func need(_ n: Int, _ what: String) throws {
+            if b.count < n { throw RecordFault(message: "\(b.count) bytes captured, \(what) needs \(n) (snap length too short or record cut)") }
+        }
+        func u16(_ i: Int) -> Int { Int(b[i]) << 8 | Int(b[i + 1]) }
+        try need(14, "the Ethernet header")
+        f.ethDst = mac(b, 0)
+        f.ethSrc = mac(b, 6)
+        var type = u16(12), at = 14
+        while type == 0x8100 || type == 0x88A8 {   // 802.1Q / 802.1ad tags
+            try need(at + 4, "a VLAN tag")
+            type = u16(at + 2)
+            at += 4
+        }
+        switch type {
+        case 0x0800: try ipv4(b, at, &f, quoted: false)
+        case 0x86DD: try ipv6(b, at, &f)
+        case 0x0806:
+            try need(at + 28, "the ARP header")
+            // Ethernet/IPv4 ARP only (hardware type 1, protocol 0x0800): tshark's arp.*.proto_ipv4.
+            if u16(at) == 1, u16(at + 2) == 0x0800, b[at + 4] == 6, b[at + 5] == 4 {
+                f.arpOpcode = String(u16(at + 6))
+                f.arpSrcIP = ipv4Text(b, at + 14)
+                f.arpDstIP = ipv4Text(b, at + 24)
+            }
+        default: break   // another protocol: keyed by the MACs, as tshark's empty fields are
+        }
+        return f
+    }
+
+    static func ipv4(_ b: UnsafeBufferPointer<UInt8>, _ at: Int, _ f: inout Packet.Fields, quoted: Bool) throws {
+        func need(_ n: Int, _ what: String) throws {
+            if b.count < n { throw RecordFault(message: "\(b.count) bytes captured, \(what) needs \(n) (snap length too short or record cut)") }
+        }
+        try need(at + 20, quoted ? "the IPv4 header an ICMP error quotes" : "the IPv4 header")
+        let ihl = Int(b[at] & 0x0F) * 4
+        guard b[at] >> 4 == 4, ihl >= 20 else { throw RecordFault(message: "not a valid IPv4 header") }
+        if !quoted {
+            f.ipSrc = ipv4Text(b, at + 12)
+            f.ipDst = ipv4Text(b, at + 16)
+        }
+        let proto = b[at + 9]
+        let fragmentOffset = (Int(b[at + 6]) << 8 | Int(b[at + 7])) & 0x1FFF
+        guard fragmentOffset == 0 else { return }   // a later fragment carries no transport header
+        let l4 = at + ihl
+        try transport(b, l4, proto, &f, quoted: quoted)
+    }
+
+    static func ipv6(_ b: UnsafeBufferPointer<UInt8>, _ at: Int, _ f: inout Packet.Fields) throws {
+        if b.count < at + 40 { throw RecordFault(message: "\(b.count) bytes captured, the IPv6 header needs \(at + 40)") }
+        f.ipv6Src = ipv6Text(b, at + 8)
+        f.ipv6Dst = ipv6Text(b, at + 24)
+        var next = b[at + 6], p = at + 40
+        // Hop-by-hop, routing, destination options: skip; a non-first fragment has no transport header.
+        while true {
+            switch next {
+            case 0, 43, 60:
+                guard b.count >= p + 2 else { return }
+                next = b[p]; p += (Int(b[p + 1]) + 1) * 8
+            case 44:
+                guard b.count >= p + 8 else { return }
+                if (Int(b[p + 2]) << 8 | Int(b[p + 3])) & 0xFFF8 != 0 { return }
+                next = b[p]; p += 8
+            default:
+                if next == 6 || next == 17 { try transport(b, p, next, &f, quoted: false) }
+                return
+            }
+        }
+    }
+
+    /// TCP or UDP ports, ICMP's type (and, for an error, the header it quotes).
+    static func transport(_ b: UnsafeBufferPointer<UInt8>, _ at: Int, _ proto: UInt8, _ f: inout Packet.Fields, quoted: Bool) throws {
+        func u16(_ i: Int) -> Int { Int(b[i]) << 8 | Int(b[i + 1]) }
+        switch proto {
+        case 6, 17:
+            // A quoted header may be cut short (RFC 792 quotes 8 bytes); the ports are its first four.
+            guard b.count >= at + 4 else {
+                if quoted { return }
+                throw RecordFault(message: "\(b.count) bytes captured, the \(proto == 6 ? "TCP" : "UDP") header needs \(at + 4)")
+            }
+            if proto == 6 {
+                if f.tcpSrcPort.isEmpty { f.tcpSrcPort = String(u16(at)); f.tcpDstPort = String(u16(at + 2)) }
+            } else {
+                if f.udpSrcPort.isEmpty { f.udpSrcPort = String(u16(at)); f.udpDstPort = String(u16(at + 2)) }
+            }
+        case 1 where !quoted:
+            guard b.count >= at + 2 else { throw RecordFault(message: "\(b.count) bytes captured, the ICMP header needs \(at + 2)") }
+            let type = b[at]
+            f.icmpType = String(type)
+            // Destination unreachable, source quench, redirect, time exceeded, parameter problem
+            // quote the offending datagram's IP header and the start of its payload.
+            if [3, 4, 5, 11, 12].contains(type), b.count >= at + 8 + 20 {
+                try ipv4(b, at + 8, &f, quoted: true)
+            }
+        default: break
+        }
+    }
+
+    static let hex = Array("0123456789abcdef".utf8)
+
+    static func mac(_ b: UnsafeBufferPointer<UInt8>, _ at: Int) -> String {
+        var out = [UInt8](repeating: UInt8(ascii: ":"), count: 17)
+        for k in 0..<6 {
+            out[3 * k] = hex[Int(b[at + k] >> 4)]
+            out[3 * k + 1] = hex[Int(b[at + k] & 0x0F)]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func ipv4Text(_ b: UnsafeBufferPointer<UInt8>, _ at: Int) -> String {
+        "\(b[at]).\(b[at + 1]).\(b[at + 2]).\(b[at + 3])"
+    }
+
+    /// RFC 5952 text (lowercase, the longest run of zero groups as "::"), as tshark writes it.
+    static func ipv6Text(_ b: UnsafeBufferPointer<UInt8>, _ at: Int) -> String {
+        var addr = in6_addr()
+        withUnsafeMutableBytes(of: &addr) { raw in for k in 0..<16 { raw[k] = b[at + k] } }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count)) != nil else { return "" }
+        return String(cString: text)
+    }
+}
