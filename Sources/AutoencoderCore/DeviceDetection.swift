@@ -32,8 +32,18 @@ public struct DeviceDetection: Sendable, Equatable, Codable {
     public var instanceTPR: Double?
     public var windowTPR: Double?
     public var attacks: [Attack]
+    /// Per family (`gafgyt`, `mirai`): instance and windowed TPR over its files, pooled.
+    public var families: [Family]
     /// Anomalous and total counts, for pooling devices into a fleet total.
     public var counts: Counts
+
+    public struct Family: Sendable, Equatable, Codable {
+        public var family: String
+        public var rows: Int
+        public var instanceTPR: Double?
+        public var windowTPR: Double?
+        enum CodingKeys: String, CodingKey { case family, rows, instanceTPR = "instance_tpr", windowTPR = "window_tpr" }
+    }
 
     public struct Counts: Sendable, Equatable, Codable {
         public var benignFlagged = 0, benign = 0, benignWindowsFlagged = 0, benignWindows = 0
@@ -85,19 +95,29 @@ public struct DeviceDetection: Sendable, Equatable, Codable {
         c.benignFlagged = benignFlags.filter { $0 }.count
         c.benignWindows = bw.windows
         c.benignWindowsFlagged = bw.anomalous
+        var perFamily: [String: Counts] = [:]
+        var familyOrder: [String] = []
         self.attacks = attacks.map { a in
             let flags = a.errors.map { $0 > threshold }
             let w = WindowVote.count(flags, size: windowSize)
             let flagged = flags.filter { $0 }.count
-            c.attack += flags.count
-            c.attackFlagged += flagged
-            c.attackWindows += w.windows
-            c.attackWindowsFlagged += w.anomalous
+            var one = Counts()
+            one.attack = flags.count
+            one.attackFlagged = flagged
+            one.attackWindows = w.windows
+            one.attackWindowsFlagged = w.anomalous
+            c = c + one
+            if perFamily[a.family] == nil { familyOrder.append(a.family) }
+            perFamily[a.family, default: Counts()] = perFamily[a.family, default: Counts()] + one
             var delaySeconds: Double? = nil
             if let first = w.first, let t = a.timestamps, t.count == flags.count { delaySeconds = t[first] - t[0] }
             return Attack(family: a.family, attack: a.attack, rows: flags.count,
                           instanceTPR: flags.isEmpty ? 0 : Double(flagged) / Double(flags.count), windowTPR: w.rate,
                           delayInstances: w.first.map { $0 + 1 }, delaySeconds: delaySeconds)
+        }
+        families = familyOrder.map { f in
+            let k = perFamily[f]!
+            return Family(family: f, rows: k.attack, instanceTPR: k.instanceTPR, windowTPR: k.windowTPR)
         }
         counts = c
         instanceFPR = c.instanceFPR ?? 0
@@ -108,6 +128,6 @@ public struct DeviceDetection: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case device, windowSize = "window_size", threshold, benignRows = "benign_rows", instanceFPR = "instance_fpr"
-        case windowFPR = "window_fpr", instanceTPR = "instance_tpr", windowTPR = "window_tpr", attacks, counts
+        case windowFPR = "window_fpr", instanceTPR = "instance_tpr", windowTPR = "window_tpr", attacks, families, counts
     }
 }

@@ -52,16 +52,19 @@ struct FleetReportText {
         return "\(d.attacks.compactMap(\.delayInstances).max()!) inst."
     }
 
-    /// Windowed TPR per attack class (the instance TPR in brackets when windows are undefined).
+    /// Windowed TPR per attack family (pooled over its files), then per attack class.
     func classTable(_ devices: [DeviceDetection]) -> String {
+        var families: [String] = []
+        for d in devices { for f in d.families where !families.contains(f.family) { families.append(f.family) } }
         var classes: [String] = []
         for d in devices { for a in d.attacks where !classes.contains("\(a.family)/\(a.attack)") { classes.append("\(a.family)/\(a.attack)") } }
         let rows = devices.map { d in
-            [d.device] + classes.map { c in
-                guard let a = d.attacks.first(where: { "\($0.family)/\($0.attack)" == c }) else { return "-" }
-                return Self.rate(a.windowTPR)
-            }
+            [d.device] + families.map { f in d.families.first { $0.family == f }.map { Self.rate($0.windowTPR) } ?? "-" }
+                + classes.map { c in
+                    guard let a = d.attacks.first(where: { "\($0.family)/\($0.attack)" == c }) else { return "-" }
+                    return Self.rate(a.windowTPR)
+                }
         }
-        return "Windowed TPR per attack class\n" + Table(header: ["device"] + classes, rows: rows).text
+        return "Windowed TPR per attack family and class\n" + Table(header: ["device"] + families + classes, rows: rows).text
     }
 }

@@ -51,6 +51,8 @@ import Testing
             let attacks = try #require(d["attacks"] as? [[String: Any]])
             #expect(attacks.count == 10 && attacks.allSatisfy { $0["rows"] as? Int == 150 })
             #expect(Set(attacks.map { $0["family"] as? String ?? "" }) == ["gafgyt", "mirai"])
+            let families = try #require(d["families"] as? [[String: Any]])
+            #expect(families.map { $0["family"] as? String } == ["gafgyt", "mirai"] && families.allSatisfy { $0["rows"] as? Int == 750 })
             // Timestamps give the delay in seconds wherever a window fired.
             for a in attacks where a["delay_instances"] != nil { #expect(a["delay_seconds"] is Double) }
         }
@@ -60,6 +62,7 @@ import Testing
 
         let text = try ae(["evaluate", "--models", "models", "--data", "fleet"])
         #expect(text.status == 0 && text.out.contains("fleet (pooled)") && text.out.contains("mirai/udpplain"), "\(text.out)")
+        #expect(text.out.contains("Windowed TPR per attack family and class") && text.out.contains("gafgyt  "), "\(text.out)")
 
         // One device of the folder, by index in name order (an Indexed Job's pod).
         let one = try ae(["train", "--data", "fleet", "--device-index", "1", "--out", "one", "--epochs", "1"])

@@ -123,3 +123,23 @@ import Testing
         }
     }
 }
+
+@Suite struct DeviceDetectionTests {
+    /// Hand-made errors at threshold 0.5 and windows of 3: every figure worked out by hand.
+    @Test func figuresOnHandMadeErrors() {
+        let d = DeviceDetection(device: "d", threshold: 0.5, windowSize: 3, benign: [0, 0, 1, 0, 0, 0], attacks: [
+            .init(family: "gafgyt", attack: "a", errors: [1, 1, 1, 0], timestamps: [10, 11, 12, 13]),
+            .init(family: "gafgyt", attack: "b", errors: [0, 0, 1, 1, 1], timestamps: nil),
+            .init(family: "mirai", attack: "c", errors: [0, 0], timestamps: [1, 2]),
+        ])
+        #expect(d.instanceFPR == 1.0 / 6 && d.windowFPR == 0)
+        #expect(d.instanceTPR == 6.0 / 11 && d.windowTPR == 4.0 / 5)
+        let a = d.attacks
+        #expect(a[0].windowTPR == 1 && a[0].delayInstances == 3 && a[0].delaySeconds == 2)
+        #expect(a[1].windowTPR == 2.0 / 3 && a[1].delayInstances == 4 && a[1].delaySeconds == nil)
+        #expect(a[2].windowTPR == nil && a[2].delayInstances == nil && a[2].instanceTPR == 0)
+        #expect(d.families == [.init(family: "gafgyt", rows: 9, instanceTPR: 6.0 / 9, windowTPR: 4.0 / 5),
+                               .init(family: "mirai", rows: 2, instanceTPR: 0, windowTPR: nil)])
+        #expect(d.counts.benignWindows == 4 && d.counts.attackWindows == 5)
+    }
+}
