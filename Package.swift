@@ -2,7 +2,8 @@
 import PackageDescription
 
 // One package, data flowing one way: CSV → scaler → model → model file → server.
-// AutoencoderCore knows nothing of HTTP; MicroHTTPDShim knows nothing of models.
+// AutoencoderCore knows nothing of HTTP or JSON (NumberText reads and writes number text);
+// MicroHTTPDShim knows nothing of models.
 // Built and tested on Linux (x86-64; CI also runs the scalar path that ARM64 takes). It names no
 // Apple platform: it is not checked on one, and the shim and the readers use Linux calls.
 let package = Package(
@@ -10,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "ae", targets: ["ae"]),
         .executable(name: "ae-server", targets: ["ae-server"]),
+        .library(name: "NumberText", targets: ["NumberText"]),
         .library(name: "AutoencoderCore", targets: ["AutoencoderCore"]),
         .library(name: "TrafficFeatures", targets: ["TrafficFeatures"]),
         .library(name: "InferenceServer", targets: ["InferenceServer"]),
@@ -41,13 +43,16 @@ let package = Package(
             name: "MicroHTTPDShim",
             dependencies: ["CMicroHTTPD"]
         ),
-        // AVX-512 kernels (float text out and in, the sigmoid and tanh activations): C, for
-        // intrinsics and per-function targets; the Swift code in AutoencoderCore is their
-        // specification and fallback.
-        .target(name: "NumberKernels"),
+        // Number text, in and out: the one decimal grammar (JSON and CSV dialects) and the
+        // shortest Float text. Its AVX-512 kernels are C (intrinsics, per-function targets); the
+        // Swift code is their specification, their fallback and the owner of their tables.
+        .target(name: "NumberTextKernels"),
+        .target(name: "NumberText", dependencies: ["NumberTextKernels"]),
+        // The network's arithmetic in C: the dense product in a fixed order, AVX-512 activations.
+        .target(name: "LayerKernels"),
         .target(
             name: "AutoencoderCore",
-            dependencies: ["CBLAS", "NumberKernels", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CBLAS", "LayerKernels", "NumberText", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .systemLibrary(
             name: "CPcap",
@@ -59,6 +64,7 @@ let package = Package(
             name: "InferenceServer",
             dependencies: [
                 "AutoencoderCore",
+                "NumberText",
                 "MicroHTTPDShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -92,6 +98,7 @@ let package = Package(
             name: "ae-bench",
             dependencies: [
                 "AutoencoderCore",
+                "NumberText",
                 "TrafficFeatures",
                 "InferenceServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -100,6 +107,7 @@ let package = Package(
         ),
         // What more than one test target uses (a temporary folder that always goes away).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "NumberTextTests", dependencies: ["NumberText", "AutoencoderCore"]),
         .testTarget(name: "AutoencoderCoreTests", dependencies: ["AutoencoderCore", "TestSupport"]),
         .testTarget(name: "TrafficFeaturesTests", dependencies: ["TrafficFeatures"], exclude: ["Fixtures"]),
         .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "AutoencoderCore", "TestSupport"]),

@@ -15,6 +15,7 @@ let package = Package(
         .executableTarget(name: "FuzzCSV", dependencies: [.product(name: "AutoencoderCore", package: "iot-autoencoder")]),
         .executableTarget(name: "FuzzPackets", dependencies: [.product(name: "TrafficFeatures", package: "iot-autoencoder")]),
         .executableTarget(name: "FuzzCapture", dependencies: [.product(name: "TrafficFeatures", package: "iot-autoencoder")]),
+        .executableTarget(name: "FuzzNumbers", dependencies: [.product(name: "NumberText", package: "iot-autoencoder")]),
         .executableTarget(name: "FuzzModelFile", dependencies: [.product(name: "AutoencoderCore", package: "iot-autoencoder")]),
     ]
 )

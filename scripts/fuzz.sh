@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-15}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(FuzzRequest FuzzCSV FuzzPackets FuzzCapture FuzzModelFile)
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzRequest FuzzCSV FuzzPackets FuzzCapture FuzzModelFile FuzzNumbers)
 scratch=.build-fuzz
 swift build --package-path fuzz -c debug --scratch-path "$scratch" --sanitize=fuzzer --sanitize=address 2>&1 \
   | grep -v "Cannot export local symbol" | tail -3

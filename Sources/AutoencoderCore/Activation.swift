@@ -1,5 +1,5 @@
 import Glibc
-import NumberKernels
+import LayerKernels
 
 /// A Dense layer's activation, named as Keras names them.
 public enum Activation: String, Sendable, Codable, CaseIterable {

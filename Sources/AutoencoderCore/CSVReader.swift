@@ -1,4 +1,5 @@
 import Glibc
+import NumberText
 
 /// Reads N-BaIoT feature files: the Kaggle form (115 named features plus `target`) and the
 /// UCI per-class form (features only).

@@ -1,4 +1,4 @@
-import NumberKernels
+import LayerKernels
 
 /// A fully connected layer, `y = activation(x · kernel + bias)`.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import NumberText
 
 /// Reads and writes a `TrainedModel` as one `.safetensors` file.
 ///

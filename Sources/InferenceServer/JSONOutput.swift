@@ -1,5 +1,6 @@
 import AutoencoderCore
 import Glibc
+import NumberText
 
 /// A response body under construction: JSON appended straight into one growable byte buffer,
 /// with no encoder and no intermediate strings. Each worker thread reuses its own across

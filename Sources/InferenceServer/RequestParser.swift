@@ -1,5 +1,6 @@
 import AutoencoderCore
 import Glibc
+import NumberText
 
 /// The shape of a parsed request body; its values went into the caller's buffer.
 struct ParsedRows {
@@ -211,68 +212,28 @@ struct RequestParser {
         }
     }
 
-    /// A JSON number (RFC 8259 grammar), finite and representable as Float, in one pass: the
-    /// digits go straight into a 64-bit mantissa (eight at a time where they run that long),
-    /// and `DecimalParser` rounds it exactly. Over 19 significant digits, or exponents it
-    /// cannot do exactly, go to `DecimalParser.parse` (`strtod`), which stops at the token's end.
+    /// A JSON number (`DecimalParser`'s JSON grammar), finite and representable as Float.
     @inline(__always)
     private func parseNumber(_ c: inout Cursor, label: @autoclosure () -> String) throws(RequestError) -> Double {
         c.skipSpace()
-        let b = c.base, end = c.end
         let start = c.i
-        var i = start
-        let negative = i < end && b[i] == UInt8(ascii: "-")
-        if negative { i += 1 }
-        guard i < end, b[i] &- 48 < 10 else { throw notANumber(&c, label()) }
-        var m: UInt64 = 0
-        var digits = 0          // significant digits in m
-        var exponent = 0
-        if b[i] == UInt8(ascii: "0") { i += 1 } else {
-            let intStart = i
-            while i + 8 <= end, let chunk = DecimalParser.eightDigits(b + i) { m = m &* 100_000_000 &+ chunk; i += 8 }
-            while i < end, b[i] &- 48 < 10 { m = m &* 10 &+ UInt64(b[i] &- 48); i += 1 }
-            digits = i - intStart
-        }
-        if i < end, b[i] == UInt8(ascii: ".") {
-            i += 1
-            let fracStart = i
-            if digits == 0 { while i < end, b[i] == UInt8(ascii: "0") { i += 1 } }
-            let significantStart = i
-            while i + 8 <= end, let chunk = DecimalParser.eightDigits(b + i) { m = m &* 100_000_000 &+ chunk; i += 8 }
-            if i + 4 <= end, let chunk = DecimalParser.fourDigits(b + i) { m = m &* 10_000 &+ chunk; i += 4 }
-            while i < end, b[i] &- 48 < 10 { m = m &* 10 &+ UInt64(b[i] &- 48); i += 1 }
-            guard i > fracStart else { c.i = i; throw RequestError("\(label()): malformed number") }
-            digits += i - significantStart
-            exponent = fracStart - i
-        }
-        if i < end, b[i] | 0x20 == UInt8(ascii: "e") {
-            i += 1
-            var expNegative = false
-            if i < end, b[i] == UInt8(ascii: "+") { i += 1 } else if i < end, b[i] == UInt8(ascii: "-") { expNegative = true; i += 1 }
-            let expStart = i
-            var e = 0
-            while i < end, b[i] &- 48 < 10 {
-                if e < 100_000 { e = e &* 10 &+ Int(b[i] &- 48) }
-                i += 1
+        let (result, next) = DecimalParser.scan(c.base, start, c.end, .json)
+        switch result {
+        case .value(let v):
+            c.i = next
+            guard abs(v) <= Double(Float.greatestFiniteMagnitude) else {
+                throw RequestError("\(label()): \(String(decoding: UnsafeBufferPointer(start: c.base + start, count: min(next - start, 40)), as: UTF8.self)) overflows Float")
             }
-            guard i > expStart else { c.i = i; throw RequestError("\(label()): malformed number") }
-            exponent += expNegative ? -e : e
+            return v
+        case .notNumeric where next == start:
+            throw notANumber(&c, label())
+        case .notNumeric:
+            c.i = next
+            throw RequestError("\(label()): malformed number")
+        case .nonFinite:
+            c.i = next
+            throw RequestError("\(label()): number overflows Float")
         }
-        c.i = i
-        var v: Double
-        if digits <= 19, let exact = DecimalParser.exactValue(m, exponent) {
-            v = negative ? -exact : exact
-        } else {
-            switch DecimalParser.parse(b, start, i) {
-            case .value(let parsed): v = parsed
-            case .nonFinite: throw RequestError("\(label()): number overflows Float")
-            case .notNumeric: throw RequestError("\(label()): malformed number")
-            }
-        }
-        guard abs(v) <= Double(Float.greatestFiniteMagnitude) else {
-            throw RequestError("\(label()): \(String(decoding: UnsafeBufferPointer(start: b + start, count: min(i - start, 40)), as: UTF8.self)) overflows Float")
-        }
-        return v
     }
 
     private func notANumber(_ c: inout Cursor, _ label: String) -> RequestError {

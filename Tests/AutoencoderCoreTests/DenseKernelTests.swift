@@ -1,5 +1,5 @@
 @testable import AutoencoderCore
-import NumberKernels
+import LayerKernels
 import Testing
 
 /// `nk_dense` is the network's product for training's forward pass, evaluation and serving. A

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AutoencoderCore
+import NumberText
 import Foundation
 import InferenceServer
 import TrafficFeatures

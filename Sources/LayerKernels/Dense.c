@@ -6,7 +6,7 @@
 // sample's score would depend on what was sent with it. Here every output is
 // b[j] + x[0]·W[0][j] + x[1]·W[1][j] + … added left to right, never fused (contract off), so a
 // row gives the same bits alone or in any batch, on any x86-64 CPU and with any vector width.
-#include "NumberKernels.h"
+#include "LayerKernels.h"
 
 #include <stdatomic.h>
 #include <string.h>

@@ -1,14 +1,14 @@
-#include "NumberKernels.h"
+#include "NumberTextKernels.h"
 #include "Internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int writes, scans, math;
+static int writes, scans;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-/* AE_NUMBER_KERNELS=off runs the scalar Swift code everywhere, as on an ARM gateway or an x86 CPU
+/* AE_NUMBER_KERNELS=off runs the scalar Swift code everywhere (LayerKernels reads it too), as on an ARM gateway or an x86 CPU
  * without AVX-512: CI runs the suite both ways. Read once, at the first question. */
 static void initialize(void) {
     const char *setting = getenv("AE_NUMBER_KERNELS");
@@ -19,7 +19,6 @@ static void initialize(void) {
         && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
         && __builtin_cpu_supports("avx512cd");
     scans = writes && __builtin_cpu_supports("avx512vbmi2");
-    math = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
     if (writes) nk_build_format_layouts();
 #endif
 }
@@ -32,9 +31,4 @@ int nk_write_available(void) {
 int nk_scan_available(void) {
     pthread_once(&once, initialize);
     return scans;
-}
-
-int nk_activation_available(void) {
-    pthread_once(&once, initialize);
-    return math;
 }

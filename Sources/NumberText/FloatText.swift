@@ -1,4 +1,4 @@
-import NumberKernels
+import NumberTextKernels
 
 /// The shortest decimal text that reads back as the same Float: the digits `Float.description`
 /// prints, in the same format (`0.0001`, `16777216.0`, `1.6969414e+09`, `1e-05`), written
@@ -60,7 +60,7 @@ public enum FloatText {
     public static func writeLeading(_ xs: UnsafeBufferPointer<Float>, to out: UnsafeMutablePointer<UInt8>) -> (bytes: Int, values: Int) {
         guard hasKernel, let base = xs.baseAddress else { return (0, 0) }
         var values = 0
-        let bytes = nk_write_list(base, xs.count, out, &values)
+        let bytes = powersOfTen.withUnsafeBufferPointer { nk_write_list(base, xs.count, $0.baseAddress!, out, &values) }
         return (bytes, values)
     }
 
@@ -219,7 +219,8 @@ public enum FloatText {
     }
 
     /// g(k) = ⌊10⁻ᵏ · 2^(62 − ⌊−k · log₂ 10⌋)⌋ + 1 for k in −45…31, every k a Float needs:
-    /// 10⁻ᵏ to 63 bits, rounded up (the paper's g₁ + 1). Generated with exact rationals.
+    /// 10⁻ᵏ to 63 bits, rounded up (the paper's g₁ + 1). Generated with exact rationals. The
+    /// AVX-512 kernel reads this same table (`nk_write_list` takes it).
     @usableFromInline
     static let powersOfTen: [UInt64] = [
         0x59AEDFC10D7279C6, 0x47BF19673DF52E38, 0x72CB5BD86321E38D,

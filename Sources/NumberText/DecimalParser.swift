@@ -1,15 +1,13 @@
-import NumberKernels
+import NumberTextKernels
 import Glibc
 
-/// Strict, allocation-free parsing of one decimal number from UTF-8 bytes.
+/// Strict, allocation-free parsing of decimal numbers from UTF-8 bytes: the one number grammar
+/// of the product, in its two dialects (`Grammar`).
 ///
-/// The grammar is JSON's number grammar plus an optional leading `+` and leading-dot or
-/// trailing-dot forms that CSV writers produce (`.5`, `5.`). Hex, `nan`, `inf`, spaces and
-/// anything else are refused, so the caller can report the cell. The common case (at most
-/// 19 significant digits, a decimal exponent within ±27) is rounded correctly without libc
-/// (`exactValue`); the rest goes to `strtod`, which rounds correctly too. `strtod` only
-/// ever sees a token whose characters were checked here, and it stops at the first byte
-/// after it, so the buffer needs no NUL as long as a non-number byte follows the token.
+/// The common case (at most 19 significant digits, a decimal exponent within ±27) is rounded
+/// correctly without libc (`exactValue`); the rest goes to `strtod`, which rounds correctly too.
+/// `strtod` only ever sees a token whose characters were checked here, and it stops at the first
+/// byte after it, so the buffer needs no NUL as long as a non-number byte follows the token.
 public enum DecimalParser {
     public enum Result: Equatable {
         case value(Double)
@@ -17,19 +15,52 @@ public enum DecimalParser {
         case nonFinite
     }
 
-    /// Parses `bytes[start..<end]`. The byte at `end` must be readable (a separator or sentinel).
+    /// Where a number comes from, which decides what counts as one.
+    public enum Grammar: Sendable {
+        /// RFC 8259: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`. The token ends where the
+        /// grammar does; what follows is the caller's (a JSON body's `,`, `]` or `}`).
+        case json
+        /// JSON's, plus the forms CSV writers produce: a leading `+`, leading zeros, `.5`, `5.`.
+        /// The token must fill the cell; `nan`, `inf` and `infinity` (any case, signed) are
+        /// `nonFinite`. Hex, spaces and anything else are refused, so the caller can report the cell.
+        case csv
+    }
+
+    /// One CSV cell, `bytes[start..<end]`. The byte at `end` must be readable (a separator or
+    /// sentinel).
     @inlinable
     public static func parse(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Result {
+        let (result, next) = scan(base, start, end, .csv)
+        return next == end ? result : .notNumeric
+    }
+
+    /// A number at `base[start...]`, not read past `end`: its value, and the index after it.
+    /// `notNumeric` with `next == start` when no number starts there; with `next > start`, a
+    /// number that started but is malformed (`1.`, `1e+`) and where it went wrong. `nonFinite`:
+    /// a number too large for a Double (or, in CSV, a NaN or infinity word).
+    @inlinable @inline(__always)
+    public static func scan(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int,
+                            _ grammar: Grammar) -> (result: Result, next: Int) {
         var i = start
-        if i == end { return .notNumeric }
         var negative = false
-        if base[i] == UInt8(ascii: "-") { negative = true; i += 1 } else if base[i] == UInt8(ascii: "+") { i += 1 }
+        if i < end, base[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        else if grammar == .csv, i < end, base[i] == UInt8(ascii: "+") { i += 1 }
         var mantissa: UInt64 = 0
         var digits = 0          // significant digits read into mantissa (leading zeros skipped)
         var exponent = 0
         let intStart = i
-        while i < end, base[i] == UInt8(ascii: "0") { i += 1 }
-        while i < end, base[i] &- 48 < 10 { mantissa = mantissa &* 10 &+ UInt64(base[i] &- 48); digits += 1; i += 1 }
+        if grammar == .json {
+            guard i < end, base[i] &- 48 < 10 else { return (.notNumeric, start) }
+            if base[i] == UInt8(ascii: "0") { i += 1 }   // a lone 0: JSON has no leading zeros
+        } else {
+            while i < end, base[i] == UInt8(ascii: "0") { i += 1 }
+        }
+        let significantInt = i
+        if grammar == .csv || i == intStart {   // (in JSON, no digit follows a leading 0)
+            while i + 8 <= end, let chunk = eightDigits(base + i) { mantissa = mantissa &* 100_000_000 &+ chunk; i += 8 }
+            while i < end, base[i] &- 48 < 10 { mantissa = mantissa &* 10 &+ UInt64(base[i] &- 48); i += 1 }
+        }
+        digits = i - significantInt
         var sawDigit = i > intStart
         if i < end, base[i] == UInt8(ascii: ".") {
             i += 1
@@ -37,12 +68,14 @@ public enum DecimalParser {
             if digits == 0 { while i < end, base[i] == UInt8(ascii: "0") { i += 1 } }
             let significantStart = i
             while i + 8 <= end, let chunk = eightDigits(base + i) { mantissa = mantissa &* 100_000_000 &+ chunk; i += 8 }
+            if i + 4 <= end, let chunk = fourDigits(base + i) { mantissa = mantissa &* 10_000 &+ chunk; i += 4 }
             while i < end, base[i] &- 48 < 10 { mantissa = mantissa &* 10 &+ UInt64(base[i] &- 48); i += 1 }
+            if grammar == .json, i == fracStart { return (.notNumeric, i) }
             digits += i - significantStart
             exponent -= i - fracStart
             sawDigit = sawDigit || i > fracStart
         }
-        if !sawDigit { return classifyWord(base, start, end) }
+        if !sawDigit { return (classifyWord(base, start, end), end) }   // (CSV only: JSON has a digit)
         if i < end, base[i] | 0x20 == UInt8(ascii: "e") {
             i += 1
             var expNegative = false
@@ -50,16 +83,16 @@ public enum DecimalParser {
             var e = 0
             let expStart = i
             while i < end, base[i] &- 48 < 10 {
-                if e < 100_000 { e = e * 10 + Int(base[i] &- 48) }
+                if e < 100_000 { e = e &* 10 &+ Int(base[i] &- 48) }
                 i += 1
             }
-            if i == expStart { return .notNumeric }
+            if i == expStart { return (.notNumeric, i) }
             exponent += expNegative ? -e : e
         }
-        if i != end { return .notNumeric }
-        if digits <= 19, let v = exactValue(mantissa, exponent) { return .value(negative ? -v : v) }
+        if grammar == .csv, i != end { return (.notNumeric, i) }
+        if digits <= 19, let v = exactValue(mantissa, exponent) { return (.value(negative ? -v : v), i) }
         let v = strtod(UnsafeRawPointer(base + start).assumingMemoryBound(to: CChar.self), nil)
-        return v.isFinite ? .value(v) : .nonFinite
+        return (v.isFinite ? .value(v) : .nonFinite, i)
     }
 
     /// `m × 10^e` correctly rounded, when that takes no big-number arithmetic; nil otherwise

@@ -1,4 +1,4 @@
-// The shortest round-trip text of eight Floats at a time: `FloatText` (AutoencoderCore) in AVX-512.
+// The shortest round-trip text of eight Floats at a time: `FloatText` (NumberText) in AVX-512.
 //
 // The scalar Swift code is the specification and the fallback; this file repeats its arithmetic
 // lane by lane, so read `FloatText.toDecimal` and `FloatText.format` first:
@@ -14,45 +14,13 @@
 //
 // Checked against `FloatText.write` on all 2^32 bit patterns (`ae-bench float-text --kernel --stride 1`).
 
-#include "NumberKernels.h"
+#include "NumberTextKernels.h"
 #include "Internal.h"
 
 #if defined(__x86_64__)
 
 #include <immintrin.h>
 #include <string.h>
-
-
-
-/// FloatText.powersOfTen: g(k) = ⌊10^-k · 2^(62 - ⌊-k · log2 10⌋)⌋ + 1 for k in -45…31.
-static const uint64_t powers_of_ten[77] = {
-    UINT64_C(0x59AEDFC10D7279C6), UINT64_C(0x47BF19673DF52E38), UINT64_C(0x72CB5BD86321E38D),
-    UINT64_C(0x5BD5E313828182D7), UINT64_C(0x4977E8DC68679BE0), UINT64_C(0x758CA7C70D7292FF),
-    UINT64_C(0x5E0A1FD271287599), UINT64_C(0x4B3B4CA85A86C47B), UINT64_C(0x785EE10D5DA46D91),
-    UINT64_C(0x604BE73DE4838ADA), UINT64_C(0x4D0985CB1D3608AF), UINT64_C(0x7B426FAB61F00DE4),
-    UINT64_C(0x629B8C891B267183), UINT64_C(0x4EE2D6D415B85ACF), UINT64_C(0x7E37BE2022C0914C),
-    UINT64_C(0x64F964E68233A770), UINT64_C(0x50C783EB9B5C85F3), UINT64_C(0x409F9CBC7C4A04C3),
-    UINT64_C(0x6765C793FA10079E), UINT64_C(0x52B7D2DCC80CD2E5), UINT64_C(0x422CA8B0A00A4251),
-    UINT64_C(0x69E10DE76676D081), UINT64_C(0x54B40B1F852BDA01), UINT64_C(0x43C33C1937564801),
-    UINT64_C(0x6C6B935B8BBD4001), UINT64_C(0x56BC75E2D6310001), UINT64_C(0x4563918244F40001),
-    UINT64_C(0x6F05B59D3B200001), UINT64_C(0x58D15E1762800001), UINT64_C(0x470DE4DF82000001),
-    UINT64_C(0x71AFD498D0000001), UINT64_C(0x5AF3107A40000001), UINT64_C(0x48C2739500000001),
-    UINT64_C(0x746A528800000001), UINT64_C(0x5D21DBA000000001), UINT64_C(0x4A817C8000000001),
-    UINT64_C(0x7735940000000001), UINT64_C(0x5F5E100000000001), UINT64_C(0x4C4B400000000001),
-    UINT64_C(0x7A12000000000001), UINT64_C(0x61A8000000000001), UINT64_C(0x4E20000000000001),
-    UINT64_C(0x7D00000000000001), UINT64_C(0x6400000000000001), UINT64_C(0x5000000000000001),
-    UINT64_C(0x4000000000000001), UINT64_C(0x6666666666666667), UINT64_C(0x51EB851EB851EB86),
-    UINT64_C(0x4189374BC6A7EF9E), UINT64_C(0x68DB8BAC710CB296), UINT64_C(0x53E2D6238DA3C212),
-    UINT64_C(0x431BDE82D7B634DB), UINT64_C(0x6B5FCA6AF2BD215F), UINT64_C(0x55E63B88C230E77F),
-    UINT64_C(0x44B82FA09B5A52CC), UINT64_C(0x6DF37F675EF6EAE0), UINT64_C(0x57F5FF85E5925580),
-    UINT64_C(0x465E6604B7A84466), UINT64_C(0x709709A125DA070A), UINT64_C(0x5A126E1A84AE6C08),
-    UINT64_C(0x480EBE7B9D58566D), UINT64_C(0x734ACA5F6226F0AE), UINT64_C(0x5C3BD5191B525A25),
-    UINT64_C(0x49C97747490EAE84), UINT64_C(0x760F253EDB4AB0D3), UINT64_C(0x5E72843249088D76),
-    UINT64_C(0x4B8ED0283A6D3DF8), UINT64_C(0x78E480405D7B9659), UINT64_C(0x60B6CD004AC94514),
-    UINT64_C(0x4D5F0A66A23A9DAA), UINT64_C(0x7BCB43D769F762A9), UINT64_C(0x63090312BB2C4EEE),
-    UINT64_C(0x4F3A68DBC8F03F25), UINT64_C(0x7EC3DAF941806507), UINT64_C(0x65697BFA9ACD1DA0),
-    UINT64_C(0x51212FFBAF0A7E19), UINT64_C(0x40E7599625A1FE7B)
-};
 
 /// One layout: shuffle control (0x80 = a constant byte) and the constants, ORed in.
 typedef struct {
@@ -146,7 +114,7 @@ NK_WRITE_TARGET static inline __m512i round_to_odd(__m512i g_high, __m512i g, __
 
 /// Eight values (zero-extended bit patterns) → their source bytes (low and high words), layout
 /// indices, and the lanes left to the caller.
-NK_WRITE_TARGET static inline __mmask8 decimal8(__m512i bits, __m512i *low, __m512i *high, __m512i *index) {
+NK_WRITE_TARGET static inline __mmask8 decimal8(__m512i bits, const uint64_t *powers_of_ten, __m512i *low, __m512i *high, __m512i *index) {
     const __m512i zero = _mm512_setzero_si512();
     __m512i t = _mm512_and_si512(bits, SET(0x7FFFFF));
     __m512i bq = _mm512_and_si512(_mm512_srli_epi64(bits, 23), SET(0xFF));
@@ -172,6 +140,7 @@ NK_WRITE_TARGET static inline __mmask8 decimal8(__m512i bits, __m512i *low, __m5
     __m512i k = _mm512_srai_epi64(kq, 22);
     __m512i h = _mm512_add_epi64(_mm512_add_epi64(q, _mm512_srai_epi64(_mm512_mul_epi32(_mm512_sub_epi64(zero, k), SET(1741647)), 19)), SET(33));
     __mmask8 normal = _mm512_cmpneq_epi64_mask(bq, zero);                      // else k + 45 < 0
+    // g(k) from FloatText.powersOfTen, the one copy of the table (passed in by the caller).
     __m512i g = _mm512_mask_i64gather_epi64(zero, normal, _mm512_add_epi64(k, SET(45)), (const void *)powers_of_ten, 8);
     __m512i g_high = _mm512_srli_epi64(g, 32);
     __m512i up = _mm512_sub_epi64(h, SET(32)), down = _mm512_sub_epi64(SET(64), h);
@@ -247,7 +216,7 @@ NK_WRITE_TARGET static inline __mmask8 decimal8(__m512i bits, __m512i *low, __m5
 /// Up to 64 values per chunk, in two passes: every block of eight through `decimal8` (the blocks
 /// are independent, so their long chains of products overlap), then each value's text, up to
 /// the first value left to the caller.
-NK_WRITE_TARGET static size_t write_list(const float *x, size_t n, uint8_t *out, size_t *done) {
+NK_WRITE_TARGET static size_t write_list(const float *x, size_t n, const uint64_t *powers_of_ten, uint8_t *out, size_t *done) {
     enum { CHUNK = 64 };
     uint8_t *p = out;
     size_t i = 0;
@@ -262,7 +231,7 @@ NK_WRITE_TARGET static size_t write_list(const float *x, size_t n, uint8_t *out,
             __mmask8 live = m - k >= 8 ? 0xFF : (__mmask8)((1u << (m - k)) - 1);
             __m512i bits = _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32(live, x + i + k));
             __m512i low, high, index;
-            left |= (uint64_t)(decimal8(bits, &low, &high, &index) & live) << k;
+            left |= (uint64_t)(decimal8(bits, powers_of_ten, &low, &high, &index) & live) << k;
             _mm512_store_si512((void *)(source + 16 * k), _mm512_permutex2var_epi64(low, first, high));
             _mm512_store_si512((void *)(source + 16 * k + 64), _mm512_permutex2var_epi64(low, second, high));
             _mm512_store_si512((void *)(indices + k), index);
@@ -283,15 +252,15 @@ NK_WRITE_TARGET static size_t write_list(const float *x, size_t n, uint8_t *out,
     return (size_t)(p - out);
 }
 
-size_t nk_write_list(const float *x, size_t n, uint8_t *out, size_t *done) {
-    return write_list(x, n, out, done);
+size_t nk_write_list(const float *x, size_t n, const uint64_t *powers_of_ten, uint8_t *out, size_t *done) {
+    return write_list(x, n, powers_of_ten, out, done);
 }
 
 #else  // not x86-64: nk_write_available() is 0, so this is never called.
 
 void nk_build_format_layouts(void) {}
-size_t nk_write_list(const float *x, size_t n, uint8_t *out, size_t *done) {
-    (void)x; (void)n; (void)out;
+size_t nk_write_list(const float *x, size_t n, const uint64_t *powers_of_ten, uint8_t *out, size_t *done) {
+    (void)x; (void)n; (void)powers_of_ten; (void)out;
     *done = 0;
     return 0;
 }

@@ -1,4 +1,5 @@
 import AutoencoderCore
+import NumberText
 import Testing
 
 /// `FloatText` must print exactly what `Float.description` prints: the shortest digits that read

@@ -1,5 +1,5 @@
-#ifndef NUMBER_KERNELS_H
-#define NUMBER_KERNELS_H
+#ifndef NUMBER_TEXT_KERNELS_H
+#define NUMBER_TEXT_KERNELS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -7,10 +7,10 @@
 /// Bytes of room `nk_write_list` needs per value: each value's text is moved as one 16-byte store.
 #define NK_BYTES_PER_VALUE 16
 
-// AVX-512 kernels for the numbers in the server's JSON and for the network's activations: the
-// scalar Swift code in AutoencoderCore (`FloatText`, `DecimalParser`, `Activation.applyScalar`)
-// is their specification and their fallback. With AE_NUMBER_KERNELS=off in the environment, the
-// `*_available` functions answer 0 and the fallback runs everywhere.
+// AVX-512 kernels for number text: the scalar Swift code in NumberText (`FloatText`,
+// `DecimalParser`) is their specification, their fallback and the owner of their tables. With
+// AE_NUMBER_KERNELS=off in the environment, the `*_available` functions answer 0 and the fallback
+// runs everywhere.
 
 /// 1 if this CPU and OS run `nk_write_list` (AVX-512 F, BW, DQ, VL and CD: Skylake-SP and later),
 /// 0 if not. Checked once; call it only when this is 1.
@@ -22,9 +22,9 @@ int nk_scan_available(void);
 /// Writes the shortest round-trip text of x[0], x[1], … (exactly `FloatText.write`'s text, which
 /// is Swift's `Float.description`), each followed by a comma, and stops at n or before the first
 /// value it leaves to the caller: a subnormal or a non-finite value. `out` must have
-/// NK_BYTES_PER_VALUE × n writable bytes. Returns the bytes written; `*done` is the number of
-/// values written.
-size_t nk_write_list(const float *x, size_t n, uint8_t *out, size_t *done);
+/// NK_BYTES_PER_VALUE × n writable bytes. `powers_of_ten` is `FloatText.powersOfTen` (g(k) for k
+/// in -45…31). Returns the bytes written; `*done` is the number of values written.
+size_t nk_write_list(const float *x, size_t n, const uint64_t *powers_of_ten, uint8_t *out, size_t *done);
 
 /// Bit layout of `nk_scan_decimals`' `info`.
 #define NK_INFO_FRACTION_DIGITS 0xFF          /* digits after the point: the value is m × 10^-this */
@@ -48,21 +48,5 @@ size_t nk_write_list(const float *x, size_t n, uint8_t *out, size_t *done);
 /// elements read, their contents are unspecified). Reads only p[0..<length].
 size_t nk_scan_decimals(const uint8_t *p, size_t length, size_t max, const uint64_t *powers_of_five,
                         double *value, uint64_t *mantissa, uint64_t *info, size_t *consumed, size_t *left);
-
-/// 1 if this CPU and OS run `nk_sigmoid` and `nk_tanh` (AVX-512 F and DQ), 0 if not.
-int nk_activation_available(void);
-
-/// p[i] = 1 / (1 + expf(-p[i])) for i in 0..<n, bit for bit as with glibc 2.36's `expf` on an
-/// AVX-512 CPU (`Activation.apply`'s sigmoid).
-void nk_sigmoid(float *p, size_t n);
-
-/// p[i] = tanhf(p[i]) for i in 0..<n, bit for bit as glibc 2.36's `tanhf`.
-void nk_tanh(float *p, size_t n);
-
-/// y = x · W + b for `rows` rows: W is `inputs × outputs` row-major (Keras's kernel layout), x is
-/// `rows × inputs`, y is `rows × outputs`. Each output is b[j] plus the products x[i]·W[i][j]
-/// added in order of i, never fused, so a row's result does not depend on the batch around it
-/// or on the CPU. Every x86-64 CPU runs it (vectorised where the CPU allows).
-void nk_dense(const float *w, const float *b, const float *x, float *y, size_t rows, size_t inputs, size_t outputs);
 
 #endif

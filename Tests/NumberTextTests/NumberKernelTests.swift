@@ -1,4 +1,5 @@
 import AutoencoderCore
+import NumberText
 import Testing
 
 /// The AVX-512 kernels must give exactly what the scalar code gives, and stop exactly where they

@@ -10,7 +10,7 @@
 // of `DecimalParser.eiselLemire` (read it first: this repeats its steps lane by lane), except its
 // rare second product, which is left to the caller.
 
-#include "NumberKernels.h"
+#include "NumberTextKernels.h"
 #include "Internal.h"
 
 #if defined(__x86_64__)

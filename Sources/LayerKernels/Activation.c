@@ -16,8 +16,10 @@
 //     right one chosen by masks.
 // Checked against glibc on all 2^32 bit patterns (`ae-bench activation-check`).
 
-#include "NumberKernels.h"
-#include "Internal.h"
+#include "LayerKernels.h"
+
+/// AVX-512 F and DQ (Skylake-SP and later).
+#define NK_MATH_TARGET __attribute__((target("avx512f,avx512dq")))
 
 #if defined(__x86_64__)
 
