@@ -36,6 +36,8 @@ struct RequestParser {
     private let names: NameTable
     /// `featureNames.count`, kept at hand for the per-number loops.
     let featureCount: Int
+    /// Whether the AVX-512 number kernel runs here (asked once, not once per number).
+    private let numberKernel = DecimalParser.hasKernel
 
     init(featureNames: [String], maxBatch: Int) {
         self.featureNames = featureNames
@@ -176,7 +178,7 @@ struct RequestParser {
                 if k == featureCount { throw RequestError("\(label): expected \(featureCount) features, got more") }
                 // Plain decimals, each followed by a comma, through the AVX-512 kernel where there is
                 // one; the one it stops at (at least the last), here.
-                let run = DecimalParser.parseLeading(c.base + c.i, count: c.end - c.i, max: featureCount - k, into: out + k)
+                let run = numberKernel ? DecimalParser.parseLeading(c.base + c.i, count: c.end - c.i, max: featureCount - k, into: out + k) : (values: 0, bytes: 0)
                 if run.values > 0 {
                     k += run.values
                     c.i += run.bytes

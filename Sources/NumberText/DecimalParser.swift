@@ -97,7 +97,9 @@ public enum DecimalParser {
 
     /// `m × 10^e` correctly rounded, when that takes no big-number arithmetic; nil otherwise
     /// (the caller then asks `strtod`). `m` holds at most 19 significant digits.
-    @inlinable
+    ///
+    /// Not inlinable, on purpose: compiled here, its tables are static data; inlined into
+    /// another module, every read of them went through a lazy initializer's check.
     public static func exactValue(_ m: UInt64, _ e: Int) -> Double? {
         if m == 0 { return 0 }
         // Clinger's fast path: m and 10^|e| are both exact doubles, so one IEEE operation
@@ -115,7 +117,6 @@ public enum DecimalParser {
     /// of 5^q give the 54 leading bits of the result and whether it could be a tie. This is
     /// where the typical 16–17 digit numbers of a CSV or a JSON body go. nil (for `strtod`) in
     /// the one case the truncation leaves undecided.
-    @inlinable
     static func eiselLemire(_ w: UInt64, _ q: Int) -> Double? {
         let lz = w.leadingZeroBitCount
         let wn = w << UInt64(lz)                                       // w normalized: top bit set
@@ -143,7 +144,7 @@ public enum DecimalParser {
 
     /// 5^q for q in −27…27, normalized to 128 bits (high word, low word): truncated for q ≥ 0,
     /// ⌊2^(127 + ⌈log₂ 5^−q⌉) / 5^−q⌋ + 1 for q < 0. Generated with exact integers.
-    @usableFromInline static let powersOfFive: [UInt64] = [
+    static let powersOfFive: [UInt64] = [
         0x9E74D1B791E07E48, 0x775EA264CF55347E,   // 5^-27
         0xC612062576589DDA, 0x95364AFE032A819E,   // 5^-26
         0xF79687AED3EEC551, 0x3A83DDBD83F52205,   // 5^-25
@@ -225,7 +226,7 @@ public enum DecimalParser {
     }
 
     /// 10⁰…10²², all exact doubles. (A literal, so no lazy initialization on the hot path.)
-    @usableFromInline static let exactPowersOfTen: [Double] = [
+    static let exactPowersOfTen: [Double] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
         1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ]
