@@ -32,44 +32,25 @@ public struct Autoencoder: Sendable, Equatable {
     }
 
     public var inputSize: Int { layers[0].inputSize }
-    public var latentSize: Int { layers[latentLayer].outputSize }
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.kernel.count + $1.bias.count } }
 
-    /// The widest layer, which sizes the scratch buffers.
-    var widest: Int { layers.map(\.outputSize).max()! }
-
-    /// Runs layers 0...last over `rows` inputs, keeping each layer's output in `workspace`.
+    /// Runs layers 0...last over `rows` inputs, keeping each layer's output in `workspace` (for
+    /// `backward`).
     func forward(_ x: UnsafePointer<Float>, rows: Int, through last: Int, workspace: inout Workspace,
                  product: DenseLayer.Product = .perRow) {
         precondition(rows <= workspace.capacity, "batch larger than the workspace")
-        var input = x
-        // Through buffer pointers: layers and outputs are borrowed, not copied (no reference
-        // counting per layer on the serving path).
-        layers.withUnsafeBufferPointer { layer in
-            workspace.outputs.withUnsafeMutableBufferPointer { outputs in
-                for l in 0...last {
-                    outputs[l].withUnsafeMutableBufferPointer { out in
-                        layer[l].forward(input, rows: rows, into: out.baseAddress!, product: product)
-                        input = UnsafePointer(out.baseAddress!)
-                    }
-                }
-            }
+        workspace.activations.withUnsafeMutableBufferPointer { a in
+            _ = forward(x, rows: rows, through: last, activations: a.baseAddress!, product: product)
         }
     }
 
     /// Encodes `rows` scaled inputs into `out` (`rows × latentSize`), in chunks of the workspace's capacity.
     public func encode(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>, workspace: inout Workspace) {
-        let n = inputSize, k = latentSize
-        let rows = x.count / n
-        precondition(out.count == rows * k)
-        var r = 0
-        while r < rows {
-            let b = min(workspace.capacity, rows - r)
-            forward(x.baseAddress! + r * n, rows: b, through: latentLayer, workspace: &workspace)
-            workspace.outputs[latentLayer].withUnsafeBufferPointer { z in
-                (out.baseAddress! + r * k).update(from: z.baseAddress!, count: b * k)
-            }
-            r += b
+        let rows = x.count / inputSize
+        precondition(out.count == rows * latentSize)
+        let capacity = workspace.capacity
+        workspace.activations.withUnsafeMutableBufferPointer { a in
+            encodeRows(x.baseAddress!, rows: rows, into: out.baseAddress!, activations: a.baseAddress!, capacity: capacity)
         }
     }
 
@@ -78,20 +59,12 @@ public struct Autoencoder: Sendable, Equatable {
     public func reconstruct(_ x: UnsafeBufferPointer<Float>, reconstruction: UnsafeMutableBufferPointer<Float>?,
                             errors: UnsafeMutableBufferPointer<Float>, workspace: inout Workspace,
                             product: DenseLayer.Product = .perRow) {
-        let n = inputSize
-        let rows = x.count / n
+        let rows = x.count / inputSize
         precondition(errors.count == rows)
-        let last = layers.count - 1
-        var r = 0
-        while r < rows {
-            let b = min(workspace.capacity, rows - r)
-            let xi = x.baseAddress! + r * n
-            forward(xi, rows: b, through: last, workspace: &workspace, product: product)
-            workspace.outputs[last].withUnsafeBufferPointer { y in
-                for i in 0..<b { errors[r + i] = Self.meanSquaredError(xi + i * n, y.baseAddress! + i * n, n) }
-                if let reconstruction { (reconstruction.baseAddress! + r * n).update(from: y.baseAddress!, count: b * n) }
-            }
-            r += b
+        let capacity = workspace.capacity
+        workspace.activations.withUnsafeMutableBufferPointer { a in
+            reconstructRows(x.baseAddress!, rows: rows, into: reconstruction?.baseAddress, errors: errors.baseAddress!,
+                        activations: a.baseAddress!, capacity: capacity, product: product)
         }
     }
 
@@ -123,78 +96,72 @@ public struct Autoencoder: Sendable, Equatable {
         // Loss "sum_over_batch_size": L = Σ (ŷ − y)² / (rows · n), so dL/dŷ = 2 (ŷ − y) / (rows · n).
         let scale = 2 / Float(rows * n)
         var loss: Float = 0
-        workspace.outputs[last].withUnsafeBufferPointer { y in
-            workspace.deltas[last].withUnsafeMutableBufferPointer { g in
+        workspace.activations.withUnsafeMutableBufferPointer { activations in
+            workspace.deltas.withUnsafeMutableBufferPointer { deltas in
+                let outputs = activations.baseAddress!, ds = deltas.baseAddress!
+                var start = outputOffset(last, rows: rows)           // the layer's outputs (and deltas) start here
                 for i in 0..<(rows * n) {
-                    let d = y[i] - x[i]
+                    let d = outputs[start + i] - x[i]
                     loss += d * d
-                    g[i] = d * scale
+                    ds[start + i] = d * scale
                 }
-            }
-        }
-        loss /= Float(rows * n)
-        for l in stride(from: last, through: 0, by: -1) {
-            let layer = layers[l]
-            let cin = layer.inputSize, cout = layer.outputSize
-            workspace.withLayer(l) { out, delta, inputGrad, prevOut in
-                layer.activation.backward(output: out, grad: delta, count: rows * cout)
-                let input = prevOut ?? x
-                // dW = inputᵀ · dZ
-                gradients.kernels[l].withUnsafeMutableBufferPointer { gw in
-                    BLAS.gemm(transA: true, m: cin, n: cout, k: rows, a: input, b: delta, beta: 0, c: gw.baseAddress!)
-                }
-                // db = Σ_rows dZ
-                gradients.biases[l].withUnsafeMutableBufferPointer { gb in
-                    for j in 0..<cout { gb[j] = 0 }
-                    for r in 0..<rows { for j in 0..<cout { gb[j] += delta[r * cout + j] } }
-                }
-                // dX = dZ · Wᵀ, into the previous layer's delta
-                if let inputGrad {
-                    layer.kernel.withUnsafeBufferPointer { w in
-                        BLAS.gemm(transB: true, m: rows, n: cin, k: cout, a: delta, b: w.baseAddress!, beta: 0, c: inputGrad)
+                for l in stride(from: last, through: 0, by: -1) {
+                    let layer = layers[l]
+                    let cin = layer.inputSize, cout = layer.outputSize
+                    let previous = l > 0 ? start - rows * cin : 0    // the layer before: its width is our input size
+                    let delta = ds + start
+                    layer.activation.backward(output: outputs + start, grad: delta, count: rows * cout)
+                    let input = l > 0 ? UnsafePointer(outputs + previous) : x
+                    // dW = inputᵀ · dZ
+                    gradients.kernels[l].withUnsafeMutableBufferPointer { gw in
+                        BLAS.gemm(transA: true, m: cin, n: cout, k: rows, a: input, b: delta, beta: 0, c: gw.baseAddress!)
                     }
+                    // db = Σ_rows dZ
+                    gradients.biases[l].withUnsafeMutableBufferPointer { gb in
+                        for j in 0..<cout { gb[j] = 0 }
+                        for r in 0..<rows { for j in 0..<cout { gb[j] += delta[r * cout + j] } }
+                    }
+                    // dX = dZ · Wᵀ, into the previous layer's delta
+                    if l > 0 {
+                        layer.kernel.withUnsafeBufferPointer { w in
+                            BLAS.gemm(transB: true, m: rows, n: cin, k: cout, a: delta, b: w.baseAddress!, beta: 0, c: ds + previous)
+                        }
+                    }
+                    start = previous
                 }
             }
         }
-        return loss
+        return loss / Float(rows * n)
     }
 }
 
-/// Scratch buffers for a batch of up to `capacity` rows: one output and one delta per layer.
-/// Allocated once, so the training and serving loops allocate nothing.
+extension Autoencoder: LayerStack {
+    public var layerCount: Int { layers.count }
+    public var activationsPerRow: Int { layers.reduce(0) { $0 + $1.outputSize } }
+
+    @inline(__always)
+    public func withLayer<R>(_ l: Int, _ body: (LayerView) -> R) -> R {
+        let layer = layers[l]
+        return layer.kernel.withUnsafeBufferPointer { w in
+            layer.bias.withUnsafeBufferPointer { b in
+                body(LayerView(kernel: w.baseAddress!, bias: b.baseAddress!, inputSize: layer.inputSize,
+                               outputSize: layer.outputSize, activation: layer.activation))
+            }
+        }
+    }
+}
+
+/// Scratch buffers for a batch of up to `capacity` rows: every layer's outputs and their
+/// gradients, laid out as `LayerStack` says. Allocated once, so the training loop allocates nothing.
 public struct Workspace: Sendable {
     public let capacity: Int
-    var outputs: [[Float]]
-    var deltas: [[Float]]
+    var activations: [Float]
+    var deltas: [Float]
 
     public init(for network: Autoencoder, capacity: Int) {
         self.capacity = capacity
-        outputs = network.layers.map { [Float](repeating: 0, count: capacity * $0.outputSize) }
-        deltas = outputs
-    }
-
-    /// Pointers for layer l's backward step: its output, its delta, the previous layer's delta
-    /// (nil for the first layer) and the previous layer's output (nil for the first layer).
-    mutating func withLayer(_ l: Int, _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>,
-                                               UnsafeMutablePointer<Float>?, UnsafePointer<Float>?) -> Void) {
-        outputs.withUnsafeMutableBufferPointer { outs in
-            deltas.withUnsafeMutableBufferPointer { ds in
-                outs[l].withUnsafeMutableBufferPointer { out in
-                    ds[l].withUnsafeMutableBufferPointer { delta in
-                        if l == 0 {
-                            body(UnsafePointer(out.baseAddress!), delta.baseAddress!, nil, nil)
-                        } else {
-                            outs[l - 1].withUnsafeMutableBufferPointer { prev in
-                                ds[l - 1].withUnsafeMutableBufferPointer { prevDelta in
-                                    body(UnsafePointer(out.baseAddress!), delta.baseAddress!, prevDelta.baseAddress!,
-                                         UnsafePointer(prev.baseAddress!))
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        activations = [Float](repeating: 0, count: capacity * network.activationsPerRow)
+        deltas = activations
     }
 }
 
