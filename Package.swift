@@ -112,6 +112,6 @@ let package = Package(
         .testTarget(name: "TrafficFeaturesTests", dependencies: ["TrafficFeatures"], exclude: ["Fixtures"]),
         .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "AutoencoderCore", "TestSupport"]),
         // Runs the built `ae` executable: exit codes, messages, no silent overwrites.
-        .testTarget(name: "AECommandTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "AECommandTests", dependencies: ["TestSupport", "AutoencoderCore"]),
     ]
 )

@@ -143,3 +143,34 @@ import Testing
         #expect(d.counts.benignWindows == 4 && d.counts.attackWindows == 5)
     }
 }
+
+/// The streaming form gives `count`'s windows and verdicts, one instance at a time.
+@Suite struct WindowStreamTests {
+    @Test func agreesWithCountOnRandomFlags() {
+        var rng = SplitMix64(seed: 21)
+        for _ in 0..<300 {
+            let n = Int(rng.next() % 60)
+            let size = 1 + Int(rng.next() % 9)
+            let density = rng.next() % 4
+            let flags = (0..<n).map { _ in rng.next() % 4 < density }
+            var stream = WindowVote.Stream(size: size)
+            var verdicts: [Bool?] = []
+            for f in flags { verdicts.append(stream.add(f)) }
+            let expected = WindowVote.count(flags, size: size)
+            #expect(stream.windows == expected.windows && stream.anomalous == expected.anomalous, "n \(n) size \(size)")
+            #expect(verdicts.firstIndex(of: true) == expected.first)
+            #expect(verdicts.prefix(size - 1).allSatisfy { $0 == nil } && verdicts.dropFirst(size - 1).allSatisfy { $0 != nil })
+            // Each verdict is its own window's majority, worked out directly.
+            for (i, v) in verdicts.enumerated() where v != nil {
+                let window = flags[(i - size + 1)...i]
+                #expect(v == (2 * window.filter { $0 }.count > size))
+            }
+        }
+    }
+
+    @Test func anEvenSplitIsBenign() {
+        var s = WindowVote.Stream(size: 4)
+        #expect([true, true, false, false, true].map { s.add($0) } == [nil, nil, nil, false, false])
+        #expect(s.add(true) == false && s.add(true) == true && s.windows == 4 && s.anomalous == 1)
+    }
+}

@@ -1,6 +1,5 @@
-import AutoencoderCore
 import Testing
-@testable import InferenceServer
+@testable import AutoencoderCore
 
 /// `TopErrors` against sorting every feature's squared error (largest first, ties by index), on
 /// rows of every length 1…140: random, with ties, rising (each new feature enters the list) and

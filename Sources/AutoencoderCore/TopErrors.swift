@@ -1,12 +1,13 @@
 /// The five features with the largest squared error in the scaled space, largest first
-/// (ties: the lower feature index first).
-struct TopErrors {
-    static let size = 5
-    var index = InlineArray<5, Int>(repeating: 0)
-    var error = InlineArray<5, Float>(repeating: 0)
-    var count = 0
+/// (ties: the lower feature index first): what a `/reconstruct` answer and an `ae detect` alert
+/// name as the reason.
+public struct TopErrors: Sendable {
+    public static let size = 5
+    public var index = InlineArray<5, Int>(repeating: 0)
+    public var error = InlineArray<5, Float>(repeating: 0)
+    public var count = 0
 
-    init(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) {
+    public init(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) {
         for j in 0..<x.count {
             let d = y[j] - x[j]
             let e = d * d

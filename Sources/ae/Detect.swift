@@ -1,0 +1,255 @@
+import ArgumentParser
+import AutoencoderCore
+import Foundation
+import TrafficFeatures
+
+/// `ae detect`: a capture in, alerts out, as a gateway would run it offline. Every packet goes
+/// through the feature extractor (the statistics are the whole capture's), then to the model of
+/// the device it belongs to (`DeviceMap`), then into that device's window vote with the model's
+/// `ws*` (`WindowVote.Stream`: `ae evaluate`'s rule, one packet at a time). A run of anomalous
+/// windows is one alert.
+struct Detect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score a capture's packets with each device's model and raise window-voted alerts (JSON Lines).",
+        discussion: """
+        --devices is a JSON object mapping each device's MAC or IP address to its model's name, \
+        the file <name>.safetensors in --models (e.g. {"5c:cf:7f:05:f2:c6": "doorbell"}). A packet \
+        belongs to the device named by its source MAC, source IP, destination MAC or destination IP, \
+        the first that is listed. Packets of other hosts are counted and skipped, or, with \
+        --default-model, scored by that model, one window sequence per source MAC.
+
+        An alert is a run of consecutive anomalous windows of one device: its first and last packet \
+        (the last packet of the first and of the last anomalous window), their times, the windows, \
+        the largest MSE in the run and the features that explain it. Alerts go to stdout (or \
+        --alerts FILE), one JSON object per line, as each run ends; the per-device summary goes to \
+        stderr (stdout with --alerts).
+        """)
+
+    @Option(help: "The capture: pcap or pcapng (Ethernet), read through libpcap.") var pcap: String
+    @Option(help: "Folder of models: <name>.safetensors is model <name> (from `ae train --data`).") var models: String
+    @Option(help: "JSON object: device MAC or IP address → model name.") var devices: String?
+    @Option(name: .customLong("default-model"), help: "Score packets of hosts not in --devices with this model (default: skip them).")
+    var defaultModel: String?
+    @Option(help: "Write the alerts (JSON Lines) to this file instead of stdout.") var alerts: String?
+    @Option(help: "Write each scored packet's MSE to this CSV (packet, time, device, model, mse, anomaly).") var scores: String?
+    @Option(help: "nbaiot (the published data, default) or kitsune (Kitsune-py to the bit).") var compat: String = "nbaiot"
+    @Option(name: .customLong("idle-timeout"), help: "Drop streams idle this many seconds (0 keeps all, as Kitsune).")
+    var idleTimeout: Double = 3600
+    @Flag(name: .customLong("skip-bad"), help: "Skip malformed records (counted) instead of stopping.") var skipBad = false
+    @Flag(help: "Overwrite --alerts and --scores files if they exist.") var force = false
+
+    func run() throws {
+        guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune, got '\(compat)'") }
+        guard idleTimeout >= 0, idleTimeout.isFinite else { throw CLIError("--idle-timeout must be ≥ 0") }
+        guard devices != nil || defaultModel != nil else {
+            throw CLIError("give --devices FILE (device address → model) or --default-model NAME, or both")
+        }
+        for path in [alerts, scores].compactMap({ $0 }) { try Output.checkWritable(path, force: force) }
+        if let alerts, alerts == scores { throw CLIError("--alerts and --scores name the same file") }
+
+        let addresses = AddressTable()
+        let map = try DeviceMap(devices.map(Self.readDevices) ?? [], source: devices ?? "", addresses: addresses)
+        var loaded: [String: ModelRun] = [:]
+        func model(_ name: String, for what: String) throws -> ModelRun {
+            if let m = loaded[name] { return m }
+            guard DeviceMap.isModelName(name) else { throw CLIError("\(what): '\(name)' is not a model name (1–64 of A–Z a–z 0–9 _ . -)") }
+            let path = (models as NSString).appendingPathComponent(name + ".safetensors")
+            guard FileManager.default.fileExists(atPath: path) else {
+                let have = ((try? FileManager.default.contentsOfDirectory(atPath: models)) ?? [])
+                    .filter { $0.hasSuffix(".safetensors") }.map { String($0.dropLast(12)) }.sorted()
+                throw CLIError("\(what): no model '\(name)' in \(models) (\(have.isEmpty ? "it has none" : "it has " + have.joined(separator: ", ")))")
+            }
+            let m = try ModelRun(name: name, path: path)
+            loaded[name] = m
+            return m
+        }
+        var runs = try map.devices.map { d in DeviceRun(label: d.address, model: try model(d.model, for: "\(devices!): '\(d.address)'")) }
+        let fallback = try defaultModel.map { try model($0, for: "--default-model") }
+        var hostRuns: [Int32: Int] = [:]   // with --default-model: source MAC → index in runs
+
+        let alertSink = try TextSink(path: alerts)
+        let scoreSink = try scores.map { try TextSink(path: $0) }
+        scoreSink?.write("packet,time,device,model,mse,anomaly\n")
+        var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
+        var capture = CaptureReader(path: pcap, skipBad: skipBad, addresses: addresses)
+        var row = [Double](repeating: 0, count: FeatureNames.count)
+        var packets = 0, unmapped = 0
+        let start = Date()
+        try row.withUnsafeMutableBufferPointer { row in
+            try capture.forEach { p in
+                packets += 1
+                extractor.process(p, into: row.baseAddress!)
+                var index = map.device(of: p)
+                if index == nil, let fallback {
+                    index = hostRuns[p.srcMAC]
+                    if index == nil {
+                        index = runs.count
+                        hostRuns[p.srcMAC] = runs.count
+                        runs.append(DeviceRun(label: addresses.name(p.srcMAC), model: fallback))
+                    }
+                }
+                guard let index else { unmapped += 1; return }
+                let run = runs[index]
+                let mse = run.model.score(UnsafePointer(row.baseAddress!))
+                // A score that is not a number (features far outside what the model saw) counts
+                // as anomalous: it is anything but normal traffic.
+                let flag = !(mse <= run.model.threshold)
+                run.packets += 1
+                if let scoreSink {
+                    scoreSink.write("\(packets),\(p.time),\(run.label),\(run.model.name),\(mse),\(flag ? 1 : 0)\n")
+                }
+                switch run.stream.add(flag) {
+                case true?: run.extend(packet: packets, time: p.time, mse: mse)
+                case false?: if let alert = run.close() { alertSink.write(alert) }
+                case nil: break
+                }
+            }
+        }
+        for run in runs { if let alert = run.close(ended: false) { alertSink.write(alert) } }
+        try alertSink.close()
+        try scoreSink?.close()
+        let seconds = Date().timeIntervalSince(start)
+
+        let table = Table(header: ["device", "model", "ws", "packets", "windows", "anomalous", "alerts"],
+                          rows: runs.map { r in
+                              [r.label, r.model.name, String(r.model.windowSize), String(r.packets), String(r.stream.windows),
+                               String(r.stream.anomalous), String(r.alerts)]
+                          })
+        var summary = table.text + "\n"
+        summary += "\(packets) packets in \(String(format: "%.2f", seconds)) s (\(Int(Double(packets) / max(seconds, 1e-9))) packets/s)"
+        summary += ", \(runs.reduce(0) { $0 + $1.alerts }) alert(s)"
+        if unmapped > 0 { summary += "; \(unmapped) from hosts with no device, skipped (--default-model scores them)" }
+        summary += "\n"
+        if capture.skipped > 0 {
+            summary += "skipped \(capture.skipped) malformed record(s), e.g.:\n" + capture.skippedMessages.map { "  " + $0 }.joined(separator: "\n") + "\n"
+        }
+        if alerts == nil { Output.stderr(summary) } else { print(summary, terminator: "") }
+    }
+
+    /// The devices file: a JSON object of address → model name, in the file's order.
+    static func readDevices(_ path: String) throws -> [(address: String, model: String)] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the file") }
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw CLIError("\(path): not valid JSON (\(error.localizedDescription))")
+        }
+        guard let entries = object as? [String: Any] else {
+            throw CLIError("\(path): expected a JSON object mapping device addresses to model names")
+        }
+        if entries.isEmpty { throw CLIError("\(path): lists no device") }
+        return try entries.keys.sorted().map { key in
+            guard let model = entries[key] as? String else { throw CLIError("\(path): '\(key)': the model name must be a string") }
+            return (key, model)
+        }
+    }
+}
+
+/// One model as `ae detect` runs it: its weights in memory of their own (`FrozenModel`), where
+/// each of its features is in the extractor's row, and one row's buffers.
+final class ModelRun {
+    let name: String
+    let threshold: Float
+    let windowSize: Int
+    let featureNames: [String]
+    private let frozen: FrozenModel
+    /// For each model input, its column in the extractor's row.
+    private let columns: [Int]
+    private var raw: [Double]
+    private(set) var scaled: [Float]
+    private(set) var reconstruction: [Float]
+    private var activations: [Float]
+
+    init(name: String, path: String) throws {
+        let model = try ModelFile.read(path: path)
+        let position = Dictionary(uniqueKeysWithValues: FeatureNames.all.enumerated().map { ($1, $0) })
+        columns = try model.featureNames.map { f in
+            guard let j = position[f] else { throw CLIError("\(path): feature '\(f)' is not one of the 115 the extractor gives") }
+            return j
+        }
+        self.name = name
+        threshold = model.threshold
+        windowSize = model.window?.size ?? 1
+        featureNames = model.featureNames
+        frozen = FrozenModel(model)
+        let n = model.featureNames.count
+        raw = [Double](repeating: 0, count: n)
+        scaled = [Float](repeating: 0, count: n)
+        reconstruction = scaled
+        activations = [Float](repeating: 0, count: frozen.activationsPerRow)
+    }
+
+    /// The MSE of one extractor row; `scaled` and `reconstruction` hold the row afterwards.
+    func score(_ row: UnsafePointer<Double>) -> Float {
+        var mse: Float = 0
+        let n = columns.count
+        raw.withUnsafeMutableBufferPointer { r in
+            columns.withUnsafeBufferPointer { c in for j in 0..<n { r[j] = row[c[j]] } }
+            scaled.withUnsafeMutableBufferPointer { x in
+                frozen.scale(UnsafeBufferPointer(r), into: x.baseAddress!)
+                reconstruction.withUnsafeMutableBufferPointer { y in
+                    activations.withUnsafeMutableBufferPointer { a in
+                        frozen.reconstruct(x.baseAddress!, rows: 1, into: y.baseAddress!, errors: &mse,
+                                           activations: a.baseAddress!, capacity: 1)
+                    }
+                }
+            }
+        }
+        return mse
+    }
+}
+
+/// One device's window vote and the alert it has open.
+final class DeviceRun {
+    let label: String
+    let model: ModelRun
+    var stream: WindowVote.Stream
+    var packets = 0
+    var alerts = 0
+    private var open: (firstPacket: Int, firstTime: Double, lastPacket: Int, lastTime: Double, windows: Int, maxMSE: Float, top: String)?
+
+    init(label: String, model: ModelRun) {
+        self.label = label
+        self.model = model
+        stream = WindowVote.Stream(size: model.windowSize)
+    }
+
+    /// An anomalous window ended at this packet: open an alert, or extend the open one.
+    func extend(packet: Int, time: Double, mse: Float) {
+        var a = open ?? (packet, time, packet, time, 0, -.infinity, "")
+        a.lastPacket = packet
+        a.lastTime = time
+        a.windows += 1
+        if !(mse <= a.maxMSE) {
+            a.maxMSE = mse
+            a.top = model.scaled.withUnsafeBufferPointer { x in
+                model.reconstruction.withUnsafeBufferPointer { y in
+                    let top = TopErrors(x, y)
+                    return (0..<top.count).map { i in
+                        #"{"name":\#(Self.quoted(model.featureNames[top.index[i]])),"error":\#(Self.number(top.error[i]))}"#
+                    }.joined(separator: ",")
+                }
+            }
+        }
+        open = a
+    }
+
+    /// The open alert as a JSON line, and no alert open; nil if none was. `ended`: a benign
+    /// window closed it (false: the capture ended during it).
+    func close(ended: Bool = true) -> String? {
+        guard let a = open else { return nil }
+        open = nil
+        alerts += 1
+        return #"{"device":\#(Self.quoted(label)),"model":\#(Self.quoted(model.name)),"first_packet":\#(a.firstPacket),"#
+            + #""last_packet":\#(a.lastPacket),"first_time":\#(a.firstTime),"last_time":\#(a.lastTime),"windows":\#(a.windows),"#
+            + #""window_size":\#(model.windowSize),"max_mse":\#(Self.number(a.maxMSE)),"threshold":\#(Self.number(model.threshold)),"#
+            + #""top_features":[\#(a.top)],"ended":\#(ended)}"# + "\n"
+    }
+
+    /// A JSON number, or null for what JSON cannot write (a score past Float's range).
+    static func number(_ x: Float) -> String { x.isFinite ? x.description : "null" }
+
+    static func quoted(_ s: String) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: [s], options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("[\"\"]".utf8), as: UTF8.self)
+            .dropFirst().dropLast().description
+    }
+}

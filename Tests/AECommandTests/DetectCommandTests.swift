@@ -1,0 +1,144 @@
+import AutoencoderCore
+import Foundation
+import Testing
+
+/// `ae detect` on the real Mirai capture: each packet goes to its device's model, its score is
+/// the one `ae evaluate`'s code gives the same feature row, and the windows and alerts follow
+/// `WindowVote`'s rule per device.
+@Suite(.serialized) struct DetectCommandTests {
+    let temporary = TemporaryDirectory()
+    var dir: URL { temporary.url }
+    func ae(_ args: [String]) throws -> AECommandTests.Run { try AECommandTests.ae(args, in: dir) }
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../TrafficFeaturesTests/Fixtures").standardized
+    static let capture = fixtures.appendingPathComponent("kitsune_mirai_first_packets.pcap").path
+    static let device = "5c:cf:7f:05:f2:c6"
+
+    /// A small model trained on the capture's first 3,000 feature rows, voting over windows of 3;
+    /// returns it and the capture's feature table.
+    func model() throws -> (TrainedModel, FeatureTable) {
+        let features = try ae(["features", "--pcap", Self.capture, "--out", "features.csv"])
+        #expect(features.status == 0, "\(features.err)")
+        let lines = try String(contentsOfFile: path("features.csv"), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        try (lines.prefix(3_001).joined(separator: "\n") + "\n").write(toFile: path("train.csv"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: path("models"), withIntermediateDirectories: true)
+        let train = try ae(["train", "--train", "train.csv", "--epochs", "2", "--out", "models/plain.safetensors"])
+        #expect(train.status == 0, "\(train.err)")
+        var m = try ModelFile.read(path: path("models/plain.safetensors"))
+        m.window = WindowSettings(size: 3, split: nil, optInstanceFPR: 0, searchedUpTo: 3)
+        try ModelFile.write(m, to: path("models/cam.safetensors"))
+        return (m, try CSVReader(features: m.featureNames).read(path: path("features.csv")))
+    }
+
+    struct Score { var packet: Int; var device: String; var model: String; var mse: Float; var anomaly: Bool }
+
+    func scores(_ name: String) throws -> [Score] {
+        try String(contentsOfFile: path(name), encoding: .utf8).split(separator: "\n").dropFirst().map { line in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            return Score(packet: Int(f[0])!, device: String(f[2]), model: String(f[3]), mse: Float(String(f[4]))!, anomaly: f[5] == "1")
+        }
+    }
+
+    @Test func scoresWindowsAndAlertsFollowTheEvaluatorAndOtherHostsAreSkipped() throws {
+        guard AECommandTests.binary != nil else { Issue.record("ae binary not found; build it first"); return }
+        let (m, table) = try model()
+        // Written as a user might (upper case); matched as the capture gives it.
+        try #"{"\#(Self.device.uppercased())": "cam"}"#.write(toFile: path("devices.json"), atomically: true, encoding: .utf8)
+        let run = try ae(["detect", "--pcap", Self.capture, "--models", "models", "--devices", "devices.json",
+                          "--default-model", "plain", "--scores", "scores.csv", "--alerts", "alerts.jsonl"])
+        #expect(run.status == 0, "\(run.err)")
+        let all = try scores("scores.csv")
+        // Every packet scored once, in capture order, by the model the rule gives it.
+        #expect(all.map(\.packet) == Array(1...table.rowCount))
+        let packets = try String(contentsOfFile: Self.fixtures.appendingPathComponent("kitsune_mirai_first_packets.csv").path, encoding: .utf8)
+            .split(whereSeparator: \.isNewline).dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(packets.count == all.count)
+        for (s, p) in zip(all, packets) {
+            let mine = p[2] == Self.device || p[3] == Self.device   // eth.src, eth.dst
+            #expect(s.device == (mine ? Self.device : String(p[2])) && s.model == (mine ? "cam" : "plain"), "packet \(s.packet)")
+            if s.device != (mine ? Self.device : String(p[2])) { break }
+        }
+        // The MSE of each packet is the evaluator's for its feature row, bit for bit.
+        let expected = m.reconstructionErrors(table)
+        #expect(zip(all, expected).allSatisfy { $0.mse.bitPattern == $1.bitPattern })
+        #expect(all.allSatisfy { $0.anomaly == ($0.mse > m.threshold) })
+
+        // Per device: WindowVote.count's windows; alerts are the runs of anomalous windows.
+        let alerts = try String(contentsOfFile: path("alerts.jsonl"), encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let byDevice = Dictionary(grouping: all, by: \.device)
+        var totalAlerts = 0
+        for (device, rows) in byDevice {
+            let size = device == Self.device ? 3 : 1
+            let flags = rows.map(\.anomaly)
+            let count = WindowVote.count(flags, size: size)
+            var runs: [(first: Int, last: Int, windows: Int)] = []
+            var open = false
+            for i in (size - 1)..<max(flags.count, size - 1) {
+                let window = flags[(i - size + 1)...i]
+                if 2 * window.filter({ $0 }).count > size {
+                    if open { runs[runs.count - 1].last = rows[i].packet; runs[runs.count - 1].windows += 1 } else { runs.append((rows[i].packet, rows[i].packet, 1)) }
+                    open = true
+                } else { open = false }
+            }
+            #expect(runs.map(\.windows).reduce(0, +) == count.anomalous)
+            let mine = alerts.filter { $0["device"] as? String == device }
+            #expect(mine.count == runs.count, "\(device)")
+            let got = mine.map { ($0["first_packet"] as! Int, $0["last_packet"] as! Int, $0["windows"] as! Int) }.sorted { $0.0 < $1.0 }
+            #expect(got.map(\.0) == runs.map(\.first) && got.map(\.1) == runs.map(\.last) && got.map(\.2) == runs.map(\.windows), "\(device)")
+            totalAlerts += runs.count
+            if device == Self.device {
+                #expect(rows.count > 10_000 && count.windows == rows.count - 2)
+                let line = run.out.split(separator: "\n").first { $0.hasPrefix(device) }.map { $0.split(separator: " ").map(String.init) }
+                #expect(line == [device, "cam", "3", String(rows.count), String(count.windows), String(count.anomalous), String(runs.count)])
+            }
+        }
+        #expect(alerts.count == totalAlerts)
+        // An alert names its model, its window size and the features that explain its largest error.
+        let first = try #require(alerts.first { $0["device"] as? String == Self.device })
+        #expect(first["model"] as? String == "cam" && first["window_size"] as? Int == 3 && first["threshold"] as? Double != nil)
+        let top = try #require(first["top_features"] as? [[String: Any]])
+        #expect(top.count == 5 && top.allSatisfy { m.featureNames.contains($0["name"] as? String ?? "") })
+        #expect(run.out.contains("\(table.rowCount) packets in"))
+        let notACapture = try ae(["detect", "--pcap", "devices.json", "--models", "models", "--default-model", "plain"])
+        #expect(notACapture.status != 0 && notACapture.err.contains("devices.json: cannot read as pcap or pcapng"))
+
+        // Without --default-model, packets of other hosts are counted and skipped.
+        try #"{"192.168.2.108": "cam"}"#.write(toFile: path("devices.json"), atomically: true, encoding: .utf8)
+        let only = try ae(["detect", "--pcap", Self.capture, "--models", "models", "--devices", "devices.json", "--scores", "s.csv", "--alerts", "a.jsonl"])
+        #expect(only.status == 0, "\(only.err)")
+        let scored = try scores("s.csv")
+        #expect(Set(scored.map(\.device)) == ["192.168.2.108"] && !scored.isEmpty)
+        #expect(only.out.contains("; \(table.rowCount - scored.count) from hosts with no device, skipped"))
+    }
+
+    @Test func badInputIsRefusedNamingWhatIsWrong() throws {
+        guard AECommandTests.binary != nil else { Issue.record("ae binary not found; build it first"); return }
+        try FileManager.default.createDirectory(atPath: path("models"), withIntermediateDirectories: true)
+        func refused(_ devices: String?, _ extra: [String] = [], pcap: String = Self.capture) throws -> String {
+            var args = ["detect", "--pcap", pcap, "--models", "models"] + extra
+            if let devices {
+                try devices.write(toFile: path("devices.json"), atomically: true, encoding: .utf8)
+                args += ["--devices", "devices.json"]
+            }
+            let run = try ae(args)
+            #expect(run.status != 0)
+            return run.err
+        }
+        #expect(try refused(nil).contains("give --devices FILE"))
+        #expect(try refused("[1]").contains("devices.json: expected a JSON object"))
+        #expect(try refused("{").contains("devices.json: not valid JSON"))
+        #expect(try refused("{}").contains("devices.json: lists no device"))
+        #expect(try refused(#"{"zz": "cam"}"#).contains("devices.json: 'zz' is not a MAC address"))
+        #expect(try refused(#"{"10.0.0.1": 3}"#).contains("'10.0.0.1': the model name must be a string"))
+        #expect(try refused(#"{"10.0.0.1": "../x"}"#).contains("model name '../x' must be"))
+        #expect(try refused(#"{"AA-BB-CC-DD-EE-FF": "cam", "aa:bb:cc:dd:ee:ff": "cam"}"#).contains("names the same device"))
+        #expect(try refused(#"{"10.0.0.1": "cam"}"#).contains("no model 'cam' in models (it has none)"))
+        try "x".write(toFile: path("alerts.jsonl"), atomically: true, encoding: .utf8)
+        #expect(try refused(nil, ["--default-model", "cam", "--alerts", "alerts.jsonl"]).contains("alerts.jsonl exists; pass --force"))
+        #expect(try String(contentsOfFile: path("alerts.jsonl"), encoding: .utf8) == "x")
+    }
+}
