@@ -150,7 +150,8 @@ final class ModelRun {
     let name: String
     let threshold: Float
     let windowSize: Int
-    let featureNames: [String]
+    /// The model's feature names as JSON string literals, for the alerts.
+    let quotedFeatureNames: [String]
     private let frozen: FrozenModel
     /// For each model input, its column in the extractor's row.
     private let columns: [Int]
@@ -169,7 +170,7 @@ final class ModelRun {
         self.name = name
         threshold = model.threshold
         windowSize = model.window?.size ?? 1
-        featureNames = model.featureNames
+        quotedFeatureNames = model.featureNames.map(DeviceRun.quoted)
         frozen = FrozenModel(model)
         let n = model.featureNames.count
         raw = [Double](repeating: 0, count: n)
@@ -225,7 +226,7 @@ final class DeviceRun {
                 model.reconstruction.withUnsafeBufferPointer { y in
                     let top = TopErrors(x, y)
                     return (0..<top.count).map { i in
-                        #"{"name":\#(Self.quoted(model.featureNames[top.index[i]])),"error":\#(Self.number(top.error[i]))}"#
+                        #"{"name":\#(model.quotedFeatureNames[top.index[i]]),"error":\#(Self.number(top.error[i]))}"#
                     }.joined(separator: ",")
                 }
             }
@@ -248,8 +249,18 @@ final class DeviceRun {
     /// A JSON number, or null for what JSON cannot write (a score past Float's range).
     static func number(_ x: Float) -> String { x.isFinite ? x.description : "null" }
 
+    /// `s` as a JSON string literal. (Addresses, model and feature names: no need for more than
+    /// the escapes JSON requires.)
     static func quoted(_ s: String) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: [s], options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("[\"\"]".utf8), as: UTF8.self)
-            .dropFirst().dropLast().description
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where c.value < 0x20: out += String(format: "\\u%04x", c.value)
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out + "\""
     }
 }
