@@ -37,6 +37,7 @@ public struct CaptureReader {
             throw PacketError(file: path, line: nil, message: "link type \(link) (\(name)) is not Ethernet; only Ethernet captures can be read")
         }
         var record = 0
+        let keys = Frame.Keys(addresses)
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
         while true {
@@ -52,9 +53,9 @@ public struct CaptureReader {
                 break
             }
             do {
-                let fields = try Self.decode(UnsafeBufferPointer(start: d, count: Int(h.pointee.caplen)), length: Int(h.pointee.len),
-                                             seconds: Int(h.pointee.ts.tv_sec), nanoseconds: Int(h.pointee.ts.tv_usec))
-                do { try body(Packet(fields, addresses: addresses)) } catch { throw PacketError(file: path, line: nil, message: "\(error)") }
+                let frame = try Self.decode(UnsafeBufferPointer(start: d, count: Int(h.pointee.caplen)), length: Int(h.pointee.len),
+                                            seconds: Int(h.pointee.ts.tv_sec), nanoseconds: Int(h.pointee.ts.tv_usec))
+                do { try body(frame.packet(keys)) } catch { throw PacketError(file: path, line: nil, message: "\(error)") }
             } catch let f as RecordFault {
                 let message = "record \(record): \(f.message)"
                 if !skipBad { throw PacketError(file: path, line: nil, message: message) }
@@ -88,9 +89,9 @@ public struct CaptureReader {
         return Double("\(seconds).\(String(repeating: "0", count: 9 - fraction.count))\(fraction)")
     }
 
-    /// One Ethernet frame's fields.
-    static func decode(_ b: UnsafeBufferPointer<UInt8>, length: Int, seconds: Int, nanoseconds: Int) throws -> Packet.Fields {
-        var f = Packet.Fields()
+    /// One Ethernet frame's fields, as numbers.
+    static func decode(_ b: UnsafeBufferPointer<UInt8>, length: Int, seconds: Int, nanoseconds: Int) throws -> Frame {
+        var f = Frame()
         guard let t = time(seconds: seconds, nanoseconds: nanoseconds) else {
             throw RecordFault(message: "timestamp \(seconds) s + \(nanoseconds) ns is not a time")
         }
@@ -101,8 +102,8 @@ public struct CaptureReader {
         }
         func u16(_ i: Int) -> Int { Int(b[i]) << 8 | Int(b[i + 1]) }
         try need(14, "the Ethernet header")
-        f.ethDst = mac(b, 0)
-        f.ethSrc = mac(b, 6)
+        f.ethDst = bytes(b, 0, 6)
+        f.ethSrc = bytes(b, 6, 6)
         var type = u16(12), at = 14
         while type == 0x8100 || type == 0x88A8 {   // 802.1Q / 802.1ad tags
             try need(at + 4, "a VLAN tag")
@@ -116,16 +117,24 @@ public struct CaptureReader {
             try need(at + 28, "the ARP header")
             // Ethernet/IPv4 ARP only (hardware type 1, protocol 0x0800): tshark's arp.*.proto_ipv4.
             if u16(at) == 1, u16(at + 2) == 0x0800, b[at + 4] == 6, b[at + 5] == 4 {
-                f.arpOpcode = String(u16(at + 6))
-                f.arpSrcIP = ipv4Text(b, at + 14)
-                f.arpDstIP = ipv4Text(b, at + 24)
+                f.arpOpcode = u16(at + 6)
+                f.arpSrc = UInt32(bytes(b, at + 14, 4))
+                f.arpDst = UInt32(bytes(b, at + 24, 4))
             }
         default: break   // another protocol: keyed by the MACs, as tshark's empty fields are
         }
         return f
     }
 
-    static func ipv4(_ b: UnsafeBufferPointer<UInt8>, _ at: Int, _ f: inout Packet.Fields, quoted: Bool) throws {
+    /// `n` ≤ 8 bytes at `at`, big-endian, as one integer (a MAC, an IPv4 address).
+    @inline(__always)
+    static func bytes(_ b: UnsafeBufferPointer<UInt8>, _ at: Int, _ n: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for k in 0..<n { v = v << 8 | UInt64(b[at + k]) }
+        return v
+    }
+
+    static func ipv4(_ b: UnsafeBufferPointer<UInt8>, _ at: Int, _ f: inout Frame, quoted: Bool) throws {
         func need(_ n: Int, _ what: String) throws {
             if b.count < n { throw RecordFault(message: "\(b.count) bytes captured, \(what) needs \(n) (snap length too short or record cut)") }
         }
@@ -133,8 +142,9 @@ public struct CaptureReader {
         let ihl = Int(b[at] & 0x0F) * 4
         guard b[at] >> 4 == 4, ihl >= 20 else { throw RecordFault(message: "not a valid IPv4 header") }
         if !quoted {
-            f.ipSrc = ipv4Text(b, at + 12)
-            f.ipDst = ipv4Text(b, at + 16)
+            f.ipVersion = 4
+            f.ipv4Src = UInt32(bytes(b, at + 12, 4))
+            f.ipv4Dst = UInt32(bytes(b, at + 16, 4))
         }
         let proto = b[at + 9]
         let fragmentOffset = (Int(b[at + 6]) << 8 | Int(b[at + 7])) & 0x1FFF
@@ -143,10 +153,11 @@ public struct CaptureReader {
         try transport(b, l4, proto, &f, quoted: quoted)
     }
 
-    static func ipv6(_ b: UnsafeBufferPointer<UInt8>, _ at: Int, _ f: inout Packet.Fields) throws {
+    static func ipv6(_ b: UnsafeBufferPointer<UInt8>, _ at: Int, _ f: inout Frame) throws {
         if b.count < at + 40 { throw RecordFault(message: "\(b.count) bytes captured, the IPv6 header needs \(at + 40)") }
-        f.ipv6Src = ipv6Text(b, at + 8)
-        f.ipv6Dst = ipv6Text(b, at + 24)
+        f.ipVersion = 6
+        f.ipv6Src = Frame.IPv6(high: bytes(b, at + 8, 8), low: bytes(b, at + 16, 8))
+        f.ipv6Dst = Frame.IPv6(high: bytes(b, at + 24, 8), low: bytes(b, at + 32, 8))
         var next = b[at + 6], p = at + 40
         // Hop-by-hop, routing, destination options: skip; a non-first fragment has no transport header.
         while true {
@@ -165,8 +176,9 @@ public struct CaptureReader {
         }
     }
 
-    /// TCP or UDP ports, ICMP's type (and, for an error, the header it quotes).
-    static func transport(_ b: UnsafeBufferPointer<UInt8>, _ at: Int, _ proto: UInt8, _ f: inout Packet.Fields, quoted: Bool) throws {
+    /// TCP or UDP ports, ICMP's type (and, for an error, the header it quotes). The first
+    /// occurrence of each field wins, as in tshark's `-E occurrence=f`.
+    static func transport(_ b: UnsafeBufferPointer<UInt8>, _ at: Int, _ proto: UInt8, _ f: inout Frame, quoted: Bool) throws {
         func u16(_ i: Int) -> Int { Int(b[i]) << 8 | Int(b[i + 1]) }
         switch proto {
         case 6, 17:
@@ -176,14 +188,14 @@ public struct CaptureReader {
                 throw RecordFault(message: "\(b.count) bytes captured, the \(proto == 6 ? "TCP" : "UDP") header needs \(at + 4)")
             }
             if proto == 6 {
-                if f.tcpSrcPort.isEmpty { f.tcpSrcPort = String(u16(at)); f.tcpDstPort = String(u16(at + 2)) }
+                if f.tcpSrc < 0 { f.tcpSrc = u16(at); f.tcpDst = u16(at + 2) }
             } else {
-                if f.udpSrcPort.isEmpty { f.udpSrcPort = String(u16(at)); f.udpDstPort = String(u16(at + 2)) }
+                if f.udpSrc < 0 { f.udpSrc = u16(at); f.udpDst = u16(at + 2) }
             }
         case 1 where !quoted:
             guard b.count >= at + 2 else { throw RecordFault(message: "\(b.count) bytes captured, the ICMP header needs \(at + 2)") }
             let type = b[at]
-            f.icmpType = String(type)
+            f.icmpType = Int(type)
             // Destination unreachable, source quench, redirect, time exceeded, parameter problem
             // quote the offending datagram's IP header and the start of its payload.
             if [3, 4, 5, 11, 12].contains(type), b.count >= at + 8 + 20 {
@@ -195,23 +207,27 @@ public struct CaptureReader {
 
     static let hex = Array("0123456789abcdef".utf8)
 
-    static func mac(_ b: UnsafeBufferPointer<UInt8>, _ at: Int) -> String {
+    /// `aa:bb:cc:dd:ee:ff`, as tshark writes a MAC.
+    static func macText(_ mac: UInt64) -> String {
         var out = [UInt8](repeating: UInt8(ascii: ":"), count: 17)
         for k in 0..<6 {
-            out[3 * k] = hex[Int(b[at + k] >> 4)]
-            out[3 * k + 1] = hex[Int(b[at + k] & 0x0F)]
+            let byte = Int((mac >> UInt64(40 - 8 * k)) & 0xFF)
+            out[3 * k] = hex[byte >> 4]
+            out[3 * k + 1] = hex[byte & 0x0F]
         }
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func ipv4Text(_ b: UnsafeBufferPointer<UInt8>, _ at: Int) -> String {
-        "\(b[at]).\(b[at + 1]).\(b[at + 2]).\(b[at + 3])"
+    static func ipv4Text(_ ip: UInt32) -> String {
+        "\(ip >> 24).\(ip >> 16 & 0xFF).\(ip >> 8 & 0xFF).\(ip & 0xFF)"
     }
 
     /// RFC 5952 text (lowercase, the longest run of zero groups as "::"), as tshark writes it.
-    static func ipv6Text(_ b: UnsafeBufferPointer<UInt8>, _ at: Int) -> String {
+    static func ipv6Text(_ ip: Frame.IPv6) -> String {
         var addr = in6_addr()
-        withUnsafeMutableBytes(of: &addr) { raw in for k in 0..<16 { raw[k] = b[at + k] } }
+        withUnsafeMutableBytes(of: &addr) { raw in
+            for k in 0..<8 { raw[k] = UInt8((ip.high >> UInt64(56 - 8 * k)) & 0xFF); raw[8 + k] = UInt8((ip.low >> UInt64(56 - 8 * k)) & 0xFF) }
+        }
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         guard inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count)) != nil else { return "" }
         return String(cString: text)

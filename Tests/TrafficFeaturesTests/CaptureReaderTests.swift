@@ -63,7 +63,11 @@ import Testing
         let quoted = Self.ipv4(17, [0x14, 0xE9, 0x00, 0x35, 0, 8, 0, 0])
         let icmp: [UInt8] = [3, 3, 0, 0, 0, 0, 0, 0] + quoted
         let frame = Self.eth + [0x81, 0x00, 0x00, 0x07, 0x08, 0x00] + Self.ipv4(1, icmp, src: [8, 8, 8, 8], dst: [192, 168, 2, 108])
-        let f = try CaptureReader.decode(UnsafeBufferPointer(start: frame, count: frame.count), length: 90, seconds: 1_540_446_382, nanoseconds: 933_899_000)
+        let decoded = try CaptureReader.decode(UnsafeBufferPointer(start: frame, count: frame.count), length: 90, seconds: 1_540_446_382, nanoseconds: 933_899_000)
+        let f = decoded.fields
+        // Keyed from the numbers as from the text: the same packet, the same ids.
+        let byNumbers = AddressTable(), byText = AddressTable()
+        #expect(decoded.packet(Frame.Keys(byNumbers)) == Packet(f, addresses: byText) && byNumbers.names == byText.names)
         #expect(f.ethDst == "4c:09:d4:c6:12:7b" && f.ethSrc == "5c:cf:7f:05:f2:c6")
         #expect(f.ipSrc == "8.8.8.8" && f.ipDst == "192.168.2.108" && f.icmpType == "3")
         #expect(f.udpSrcPort == "5353" && f.udpDstPort == "53" && f.tcpSrcPort.isEmpty)
