@@ -37,4 +37,22 @@ for round in $(seq "$RUNS"); do
     echo "{\"bench\": \"ae_detect\", \"setting\": \"$setting\", \"round\": $round, \"packets\": $packets, \"seconds\": $(printf "%.3f" "$secs"), \"packets_per_s\": $(printf "%.0f" "$(echo "$packets / $secs" | bc -l)"), \"alerts\": $(wc -l < "$work/alerts.jsonl"), \"rss_mb_start\": $first, \"rss_mb_middle\": $middle, \"rss_mb_end\": $last}" | tee -a "$results"
   done
 done
+# The simulated gateway: nine devices' new benign traffic, the Thermostat attacked (Mirai scan),
+# each packet to its device's model (bench/fleet.sh's models, or made here), after the 30-minute warm-up.
+fleet="$out/fleet"
+if [ ! -f "$fleet/models/Thermostat.safetensors" ]; then
+  "$bin/ae" synth --fleet "$fleet/data" --devices 9 --seed 11 --force >/dev/null
+  "$bin/ae" train --data "$fleet/data" --out "$fleet/models" --force >/dev/null
+fi
+"$bin/ae" synth --gateway "$work/gateway.pcap" --devices 9 --rows 20000 --attack-rows 5000 --attacked Thermostat --seed 12 --force >/dev/null
+for round in $(seq "$RUNS"); do
+  start=$(date +%s.%N)
+  "$bin/ae" detect --pcap "$work/gateway.pcap" --models "$fleet/models" --devices "$work/gateway.devices.json" --warm-up 1800 \
+    --alerts "$work/gateway-alerts.jsonl" --force > "$work/gateway-summary.txt"
+  secs=$(echo "$(date +%s.%N) - $start" | bc)
+  n=$(sed -n 's/^\([0-9]*\) packets in .*/\1/p' "$work/gateway-summary.txt")
+  thermostat=$(awk '$2 == "Thermostat" {print $6 "/" $5}' "$work/gateway-summary.txt")
+  echo "{\"bench\": \"ae_detect\", \"setting\": \"gateway\", \"round\": $round, \"packets\": $n, \"seconds\": $(printf "%.3f" "$secs"), \"packets_per_s\": $(printf "%.0f" "$(echo "$n / $secs" | bc -l)"), \"alerts\": $(wc -l < "$work/gateway-alerts.jsonl"), \"thermostat_anomalous_windows\": \"$thermostat\"}" | tee -a "$results"
+done
+cat "$work/gateway-summary.txt"
 echo "machine: $(machine)"

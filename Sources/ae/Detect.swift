@@ -35,12 +35,15 @@ struct Detect: ParsableCommand {
     @Option(help: "nbaiot (the published data, default) or kitsune (Kitsune-py to the bit).") var compat: String = "nbaiot"
     @Option(name: .customLong("idle-timeout"), help: "Drop streams idle this many seconds (0 keeps all, as Kitsune).")
     var idleTimeout: Double = 3600
+    @Option(name: .customLong("warm-up"), help: "Seconds from the capture's first packet whose packets only warm the extractor's statistics up (not scored).")
+    var warmUp: Double = 0
     @Flag(name: .customLong("skip-bad"), help: "Skip malformed records (counted) instead of stopping.") var skipBad = false
     @Flag(help: "Overwrite --alerts and --scores files if they exist.") var force = false
 
     func run() throws {
         guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune, got '\(compat)'") }
         guard idleTimeout >= 0, idleTimeout.isFinite else { throw CLIError("--idle-timeout must be ≥ 0") }
+        guard warmUp >= 0, warmUp.isFinite else { throw CLIError("--warm-up must be ≥ 0 seconds") }
         guard devices != nil || defaultModel != nil else {
             throw CLIError("give --devices FILE (device address → model) or --default-model NAME, or both")
         }
@@ -73,12 +76,15 @@ struct Detect: ParsableCommand {
         var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
         var capture = CaptureReader(path: pcap, skipBad: skipBad, addresses: addresses)
         var row = [Double](repeating: 0, count: FeatureNames.count)
-        var packets = 0, unmapped = 0
+        var packets = 0, unmapped = 0, warming = 0
+        var scoreFrom = -Double.infinity   // the first packet's time + --warm-up
         let start = Date()
         try row.withUnsafeMutableBufferPointer { row in
             try capture.forEach { p in
                 packets += 1
                 extractor.process(p, into: row.baseAddress!)
+                if packets == 1 { scoreFrom = p.time + warmUp }
+                if p.time < scoreFrom { warming += 1; return }
                 var index = map.device(of: p)
                 if index == nil, let fallback {
                     index = hostRuns[p.srcMAC]
@@ -118,6 +124,7 @@ struct Detect: ParsableCommand {
         var summary = table.text + "\n"
         summary += "\(packets) packets in \(String(format: "%.2f", seconds)) s (\(Int(Double(packets) / max(seconds, 1e-9))) packets/s)"
         summary += ", \(runs.reduce(0) { $0 + $1.alerts }) alert(s)"
+        if warming > 0 { summary += "; \(warming) in the warm-up, not scored" }
         if unmapped > 0 { summary += "; \(unmapped) from hosts with no device, skipped (--default-model scores them)" }
         summary += "\n"
         if capture.skipped > 0 {

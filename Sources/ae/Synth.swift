@@ -23,7 +23,11 @@ struct Synth: ParsableCommand {
     @Option(help: "With --inject-into: the infected host's IP (default: the capture's busiest sender).") var device: String?
     @Option(help: "Write a fleet of devices in the UCI layout into this folder instead.") var fleet: String?
     @Option(help: "With --fleet: how many device types (1–9).") var devices: Int = 5
-    @Option(name: .customLong("attack-rows"), help: "With --fleet: rows per attack file.") var attackRows: Int = 5000
+    @Option(name: .customLong("attack-rows"), help: "With --fleet: rows per attack file; with --gateway: the attack's device packets.") var attackRows: Int = 5000
+    @Option(help: "Write what a gateway captures from a fleet (--devices, --rows benign device packets each) as this pcap, an attack on one device included, and FILE.devices.json beside it.")
+    var gateway: String?
+    @Option(help: "With --gateway: the attack, family/class (gafgyt/combo … mirai/udpplain).") var attack: String = "mirai/scan"
+    @Option(help: "With --gateway: the infected device's name (default: the first).") var attacked: String?
     @Flag(help: "Overwrite existing files.") var force = false
 
     static let trainName = "gafgyt_danmini_doorbell_train.csv"
@@ -33,6 +37,27 @@ struct Synth: ParsableCommand {
         guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune") }
         guard rows >= 10, (testRows ?? 10) >= 10 else { throw CLIError("--rows and --test-rows must be at least 10") }
         guard attackShare >= 0.05, attackShare <= 0.5 else { throw CLIError("--attack-share must be in 0.05…0.5") }
+        if let gateway {
+            guard (1...DeviceProfile.fleet.count).contains(devices) else { throw CLIError("--devices must be in 1…\(DeviceProfile.fleet.count), got \(devices)") }
+            guard attackRows >= 10 else { throw CLIError("--attack-rows must be at least 10") }
+            let fleet = Array(DeviceProfile.fleet.prefix(devices))
+            guard let chosen = FleetAttack.all.first(where: { $0.description == attack }) else {
+                throw CLIError("--attack must be one of \(FleetAttack.all.map(\.description).joined(separator: ", ")), got '\(attack)'")
+            }
+            let index = try attacked.map { name in
+                guard let i = fleet.firstIndex(where: { $0.name == name }) else {
+                    throw CLIError("--attacked: no device '\(name)' among \(fleet.map(\.name).joined(separator: ", "))")
+                }
+                return i
+            } ?? 0
+            let start = Date()
+            let writer = GatewayWriter(devices: fleet, benignRows: rows, attackRows: attackRows, attack: chosen, attacked: index, seed: seed)
+            let summary = try writer.run(path: gateway, force: force)
+            print("\(gateway): \(summary.packets) packets from \(fleet.count) device(s); \(fleet[index].name) runs \(chosen) from t = \(String(format: "%.3f", summary.attackStart))")
+            print("\(summary.devicesFile): each device's MAC → its model")
+            print(String(format: "in %.2f s", Date().timeIntervalSince(start)))
+            return
+        }
         if let fleet {
             guard (1...DeviceProfile.fleet.count).contains(devices) else { throw CLIError("--devices must be in 1…\(DeviceProfile.fleet.count), got \(devices)") }
             guard attackRows >= 10 else { throw CLIError("--attack-rows must be at least 10") }

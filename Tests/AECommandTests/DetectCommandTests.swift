@@ -106,6 +106,15 @@ import Testing
         let notACapture = try ae(["detect", "--pcap", "devices.json", "--models", "models", "--default-model", "plain"])
         #expect(notACapture.status != 0 && notACapture.err.contains("devices.json: cannot read as pcap or pcapng"))
 
+        // --warm-up: the packets of its first seconds warm the extractor up and are not scored.
+        let times = packets.map { Double(String($0[0]))! }
+        let warm = try ae(["detect", "--pcap", Self.capture, "--models", "models", "--default-model", "plain", "--warm-up", "2.5",
+                           "--scores", "warm.csv", "--alerts", "warm.jsonl"])
+        let warming = times.filter { $0 < times[0] + 2.5 }.count
+        #expect(warm.status == 0 && warm.out.contains("; \(warming) in the warm-up, not scored"), "\(warm.out)")
+        let warmScores = try scores("warm.csv")
+        #expect(warming > 0 && warmScores.first?.packet == warming + 1 && warmScores.count == table.rowCount - warming)
+
         // Without --default-model, packets of other hosts are counted and skipped.
         try #"{"192.168.2.108": "cam"}"#.write(toFile: path("devices.json"), atomically: true, encoding: .utf8)
         let only = try ae(["detect", "--pcap", Self.capture, "--models", "models", "--devices", "devices.json", "--scores", "s.csv", "--alerts", "a.jsonl"])
@@ -113,6 +122,25 @@ import Testing
         let scored = try scores("s.csv")
         #expect(Set(scored.map(\.device)) == ["192.168.2.108"] && !scored.isEmpty)
         #expect(only.out.contains("; \(table.rowCount - scored.count) from hosts with no device, skipped"))
+    }
+
+    /// `ae synth --gateway`: one capture of a fleet with one device attacked, and the devices file.
+    @Test func aSimulatedGatewayCaptureReadsBack() throws {
+        guard AECommandTests.binary != nil else { Issue.record("ae binary not found; build it first"); return }
+        let synth = try ae(["synth", "--gateway", "g.pcap", "--devices", "2", "--rows", "300", "--attack-rows", "200", "--attacked", "Thermostat"])
+        #expect(synth.status == 0, "\(synth.err)")
+        let count = Int(synth.out.split(separator: " ")[1]) ?? -1
+        #expect(synth.out.contains("Thermostat runs mirai/scan from t = "))
+        let devices = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("g.devices.json"))) as? [String: String]
+        #expect(devices == ["00:1e:c0:8a:3c:5f": "Video_Doorbell", "44:61:32:1f:9e:0a": "Thermostat"])
+        let features = try ae(["features", "--pcap", "g.pcap", "--out", "g.csv"])
+        #expect(features.status == 0 && features.out.hasPrefix("\(count) packets → g.csv"), "\(features.out) \(features.err)")
+        #expect(count > 500)
+        let again = try ae(["synth", "--gateway", "g.pcap", "--devices", "2"])
+        #expect(again.status != 0 && again.err.contains("g.pcap exists; pass --force"))
+        #expect(try ae(["synth", "--gateway", "h.pcap", "--attack", "mirai/nope"]).err.contains("--attack must be one of gafgyt/combo"))
+        #expect(try ae(["synth", "--gateway", "h.pcap", "--devices", "2", "--attacked", "Webcam"]).err.contains("--attacked: no device 'Webcam' among Video_Doorbell, Thermostat"))
+        #expect(!FileManager.default.fileExists(atPath: path("h.pcap")))
     }
 
     @Test func badInputIsRefusedNamingWhatIsWrong() throws {
@@ -137,6 +165,7 @@ import Testing
         #expect(try refused(#"{"10.0.0.1": "../x"}"#).contains("model name '../x' must be"))
         #expect(try refused(#"{"AA-BB-CC-DD-EE-FF": "cam", "aa:bb:cc:dd:ee:ff": "cam"}"#).contains("names the same device"))
         #expect(try refused(#"{"10.0.0.1": "cam"}"#).contains("no model 'cam' in models (it has none)"))
+        #expect(try refused(nil, ["--default-model", "cam", "--warm-up=-1"]).contains("--warm-up must be ≥ 0 seconds"))
         try "x".write(toFile: path("alerts.jsonl"), atomically: true, encoding: .utf8)
         #expect(try refused(nil, ["--default-model", "cam", "--alerts", "alerts.jsonl"]).contains("alerts.jsonl exists; pass --force"))
         #expect(try String(contentsOfFile: path("alerts.jsonl"), encoding: .utf8) == "x")
