@@ -1,5 +1,6 @@
 import CPcap
 import Glibc
+import Synchronization
 
 /// Reads packets from a pcap or pcapng file through libpcap and decodes what the extractor keys
 /// on, exactly as tshark's fields give it (`PacketReader` reads those fields from a CSV):
@@ -9,15 +10,36 @@ import Glibc
 /// a corrupt or truncated file, or a link type other than Ethernet is an error naming the file
 /// and the record (1-based); `skipBad` counts and skips bad records instead.
 public struct CaptureReader {
+    /// The file, or the interface's name.
     public let path: String
+    /// Reading from a network interface as packets arrive (`init(interface:)`), not a file.
+    public let isLive: Bool
     public var skipBad: Bool
     public let addresses: AddressTable
     public private(set) var skipped = 0
     public private(set) var skippedMessages: [String] = []
+    /// Live: packets the kernel dropped because the capture fell behind (libpcap's `ps_drop`).
+    public private(set) var dropped = 0
+    /// Asked after each packet (and, live, at least every 100 ms); true ends the capture there.
+    /// (`interrupt` ends a live one after what the interface has already delivered.)
+    public var shouldStop: () -> Bool = { false }
+    /// Called once the capture is open (a live one is then receiving).
+    public var onOpen: () -> Void = {}
 
     public init(path: String, skipBad: Bool = false, addresses: AddressTable) {
         self.path = path
+        self.isLive = false
         self.skipBad = skipBad
+        self.addresses = addresses
+    }
+
+    /// Packets as they arrive on `interface` (Ethernet), promiscuous, until `shouldStop`. A frame
+    /// that cannot be decoded is counted and skipped (a live network has odd frames; a file's
+    /// bad record is an error unless `skipBad`). Needs root or CAP_NET_RAW.
+    public init(interface: String, addresses: AddressTable) {
+        self.path = interface
+        self.isLive = true
+        self.skipBad = true
         self.addresses = addresses
     }
 
@@ -25,24 +47,45 @@ public struct CaptureReader {
 
     /// Calls `body` for each packet in file order.
     public mutating func forEach(_ body: (Packet) throws -> Void) throws(PacketError) {
-        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
-        // Nanosecond timestamps whatever the file holds, so no precision is lost on the way.
-        guard let pcap = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
-            throw PacketError(file: path, line: nil, message: "cannot read as pcap or pcapng: \(String(cString: errbuf))")
-        }
+        let pcap = try isLive ? Self.openLive(path) : Self.openFile(path)
         defer { pcap_close(pcap) }
         let link = pcap_datalink(pcap)
         guard link == DLT_EN10MB else {
             let name = pcap_datalink_val_to_name(link).map { String(cString: $0) } ?? "unknown"
             throw PacketError(file: path, line: nil, message: "link type \(link) (\(name)) is not Ethernet; only Ethernet captures can be read")
         }
+        // Files are opened at nanosecond precision whatever they hold; an interface may only give microseconds.
+        let nanosecondsPerUnit = pcap_get_tstamp_precision(pcap) == Int32(PCAP_TSTAMP_PRECISION_NANO) ? 1 : 1000
+        onOpen()
         var record = 0
+        var draining = false
+        var drainUntil = 0.0, lastArrival = 0.0
+        defer {
+            var stats = pcap_stat()
+            if isLive, pcap_stats(pcap, &stats) == 0 { dropped = Int(stats.ps_drop) }
+        }
         let keys = Frame.Keys(addresses)
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
         while true {
             let r = pcap_next_ex(pcap, &header, &data)
             if r == PCAP_ERROR_BREAK { break }   // -2: end of file
+            if isLive, !draining, Self.interrupted.load(ordering: .relaxed) {
+                // What the interface has already delivered is still read (until 300 ms pass with
+                // nothing, at most 2 s), then the capture ends.
+                draining = true
+                lastArrival = Self.now()
+                drainUntil = lastArrival + 2
+            }
+            if r == 0 {                          // live: nothing has arrived
+                if draining ? Self.now() > min(drainUntil, lastArrival + 0.3) : shouldStop() { break }
+                // Wait for packets at most 100 ms, so that a stop or a signal is seen on a quiet
+                // link (libpcap's own wait on Linux has no timeout while no packet comes).
+                var waiting = pollfd(fd: pcap_get_selectable_fd(pcap), events: Int16(POLLIN), revents: 0)
+                _ = poll(&waiting, 1, 100)
+                continue
+            }
+            if draining { lastArrival = Self.now() }
             record += 1
             guard r == 1, let h = header, let d = data else {
                 // A broken record header: libpcap cannot find the next one, so this ends the file.
@@ -54,7 +97,7 @@ public struct CaptureReader {
             }
             do {
                 let frame = try Self.decode(UnsafeBufferPointer(start: d, count: Int(h.pointee.caplen)), length: Int(h.pointee.len),
-                                            seconds: Int(h.pointee.ts.tv_sec), nanoseconds: Int(h.pointee.ts.tv_usec))
+                                            seconds: Int(h.pointee.ts.tv_sec), nanoseconds: Int(h.pointee.ts.tv_usec) * nanosecondsPerUnit)
                 do { try body(frame.packet(keys)) } catch { throw PacketError(file: path, line: nil, message: "\(error)") }
             } catch let f as RecordFault {
                 let message = "record \(record): \(f.message)"
@@ -66,7 +109,53 @@ public struct CaptureReader {
             } catch {
                 throw PacketError(file: path, line: nil, message: "\(error)")
             }
+            if draining ? Self.now() > drainUntil : shouldStop() { break }
         }
+    }
+
+    static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    private static let interrupted = Atomic<Bool>(false)
+
+    /// Ends a live capture after what the interface has already delivered: safe from a signal
+    /// handler (one atomic store), seen within the 100 ms buffer timeout. For the whole process.
+    public static func interrupt() { interrupted.store(true, ordering: .relaxed) }
+
+    static func openFile(_ path: String) throws(PacketError) -> OpaquePointer {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let pcap = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            throw PacketError(file: path, line: nil, message: "cannot read as pcap or pcapng: \(String(cString: errbuf))")
+        }
+        return pcap
+    }
+
+    static func openLive(_ interface: String) throws(PacketError) -> OpaquePointer {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let pcap = pcap_create(interface, &errbuf) else {
+            throw PacketError(file: interface, line: nil, message: "cannot capture: \(String(cString: errbuf))")
+        }
+        _ = pcap_set_snaplen(pcap, 262_144)
+        _ = pcap_set_promisc(pcap, 1)
+        _ = pcap_set_timeout(pcap, 100)          // the kernel hands over a block of packets at least every 100 ms
+        _ = pcap_set_tstamp_precision(pcap, Int32(PCAP_TSTAMP_PRECISION_NANO))   // microseconds where not supported
+        let status = pcap_activate(pcap)
+        if status < 0 {
+            let reason = status == PCAP_ERROR_NO_SUCH_DEVICE ? "no such interface"
+                : status == PCAP_ERROR_PERM_DENIED ? "permission denied (needs root or CAP_NET_RAW)"
+                : String(cString: pcap_geterr(pcap))
+            pcap_close(pcap)
+            throw PacketError(file: interface, line: nil, message: "cannot capture: \(reason)")
+        }
+        // Non-blocking reads; `forEach` waits on the descriptor itself, with a timeout.
+        guard pcap_setnonblock(pcap, 1, &errbuf) == 0, pcap_get_selectable_fd(pcap) >= 0 else {
+            pcap_close(pcap)
+            throw PacketError(file: interface, line: nil, message: "cannot capture: no pollable descriptor")
+        }
+        return pcap
     }
 
     /// Reads every packet into memory.

@@ -25,7 +25,11 @@ struct Detect: ParsableCommand {
         stderr (stdout with --alerts).
         """)
 
-    @Option(help: "The capture: pcap or pcapng (Ethernet), read through libpcap.") var pcap: String
+    @Option(help: "The capture: pcap or pcapng (Ethernet), read through libpcap.") var pcap: String?
+    @Option(help: "Capture live from this network interface instead (Ethernet; root or CAP_NET_RAW), until SIGINT/SIGTERM, --count or --duration.")
+    var interface: String?
+    @Option(help: "Stop after this many packets.") var count: Int?
+    @Option(help: "Stop after this many seconds.") var duration: Double?
     @Option(help: "Folder of models: <name>.safetensors is model <name> (from `ae train --data`).") var models: String
     @Option(help: "JSON object: device MAC or IP address → model name.") var devices: String?
     @Option(name: .customLong("default-model"), help: "Score packets of hosts not in --devices with this model (default: skip them).")
@@ -44,6 +48,9 @@ struct Detect: ParsableCommand {
         guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune, got '\(compat)'") }
         guard idleTimeout >= 0, idleTimeout.isFinite else { throw CLIError("--idle-timeout must be ≥ 0") }
         guard warmUp >= 0, warmUp.isFinite else { throw CLIError("--warm-up must be ≥ 0 seconds") }
+        guard (pcap == nil) != (interface == nil) else { throw CLIError("give --pcap FILE (a capture) or --interface IF (live), one of them") }
+        if let count, count < 1 { throw CLIError("--count must be at least 1") }
+        if let duration, !(duration > 0 && duration.isFinite) { throw CLIError("--duration must be > 0 seconds") }
         guard devices != nil || defaultModel != nil else {
             throw CLIError("give --devices FILE (device address → model) or --default-model NAME, or both")
         }
@@ -74,9 +81,27 @@ struct Detect: ParsableCommand {
         let scoreSink = try scores.map { try TextSink(path: $0) }
         scoreSink?.write("packet,time,device,model,mse,anomaly\n")
         var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
-        var capture = CaptureReader(path: pcap, skipBad: skipBad, addresses: addresses)
+        var capture = pcap.map { CaptureReader(path: $0, skipBad: skipBad, addresses: addresses) }
+            ?? CaptureReader(interface: interface!, addresses: addresses)
+        // SIGINT and SIGTERM end a live capture (a file is read to its end): what the interface
+        // has delivered is scored, the open alerts and the table are written, and the exit is 0.
+        signal(SIGINT) { _ in CaptureReader.interrupt() }
+        signal(SIGTERM) { _ in CaptureReader.interrupt() }
+        // A parent may have started us with them blocked (the mask is inherited): unblock them.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+        let deadline = duration.map { Date().addingTimeInterval($0) }
+        let limit = count ?? .max
+        var packets = 0
+        capture.shouldStop = {
+            packets >= limit || deadline.map { Date() >= $0 } == true
+        }
+        if capture.isLive { capture.onOpen = { Output.stderr("capturing on \(interface!)\n") } }
         var row = [Double](repeating: 0, count: FeatureNames.count)
-        var packets = 0, unmapped = 0, warming = 0
+        var unmapped = 0, warming = 0
         var scoreFrom = -Double.infinity   // the first packet's time + --warm-up
         let start = Date()
         try row.withUnsafeMutableBufferPointer { row in
@@ -125,6 +150,7 @@ struct Detect: ParsableCommand {
         summary += "\(packets) packets in \(String(format: "%.2f", seconds)) s (\(Int(Double(packets) / max(seconds, 1e-9))) packets/s)"
         summary += ", \(runs.reduce(0) { $0 + $1.alerts }) alert(s)"
         if warming > 0 { summary += "; \(warming) in the warm-up, not scored" }
+        if capture.dropped > 0 { summary += "; \(capture.dropped) dropped by the kernel (the capture fell behind)" }
         if unmapped > 0 { summary += "; \(unmapped) from hosts with no device, skipped (--default-model scores them)" }
         summary += "\n"
         if capture.skipped > 0 {
