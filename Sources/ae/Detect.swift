@@ -83,16 +83,19 @@ struct Detect: ParsableCommand {
         var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
         var capture = pcap.map { CaptureReader(path: $0, skipBad: skipBad, addresses: addresses) }
             ?? CaptureReader(interface: interface!, addresses: addresses)
-        // SIGINT and SIGTERM end a live capture (a file is read to its end): what the interface
-        // has delivered is scored, the open alerts and the table are written, and the exit is 0.
-        signal(SIGINT) { _ in CaptureReader.interrupt() }
-        signal(SIGTERM) { _ in CaptureReader.interrupt() }
-        // A parent may have started us with them blocked (the mask is inherited): unblock them.
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        sigaddset(&stopSignals, SIGINT)
-        sigaddset(&stopSignals, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+        if capture.isLive {
+            // SIGINT and SIGTERM end a live capture: what the interface has delivered is scored,
+            // the open alerts and the table are written, and the exit is 0. (On a file they keep
+            // their default action.) A parent may have started us with them blocked: unblock them.
+            signal(SIGINT) { _ in CaptureReader.interrupt() }
+            signal(SIGTERM) { _ in CaptureReader.interrupt() }
+            var stopSignals = sigset_t()
+            sigemptyset(&stopSignals)
+            sigaddset(&stopSignals, SIGINT)
+            sigaddset(&stopSignals, SIGTERM)
+            pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+        }
+        let live = capture.isLive
         let deadline = duration.map { Date().addingTimeInterval($0) }
         let limit = count ?? .max
         var packets = 0
@@ -131,7 +134,11 @@ struct Detect: ParsableCommand {
                 }
                 switch run.stream.add(flag) {
                 case true?: run.extend(packet: packets, time: p.time, mse: mse)
-                case false?: if let alert = run.close() { alertSink.write(alert) }
+                case false?:
+                    if let alert = run.close() {
+                        alertSink.write(alert)
+                        if live { alertSink.flush() }   // a live alert is read as it happens
+                    }
                 case nil: break
                 }
             }

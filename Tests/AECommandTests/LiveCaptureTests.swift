@@ -4,7 +4,10 @@ import Testing
 /// `ae detect --interface` on a real link: a network namespace of its own with a veth pair, made
 /// and removed by the test (root only; CI runs as root). `ae replay` puts the real capture's
 /// frames on one end; `ae detect` captures them on the other.
-@Suite(.serialized, .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip"), "needs root and iproute2"))
+/// iproute2's `ip`, wherever the distribution puts it.
+private let ipTool = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+@Suite(.serialized, .enabled(if: getuid() == 0 && ipTool != nil, "needs root and iproute2"))
 struct LiveCaptureTests {
     let temporary = TemporaryDirectory()
     var dir: URL { temporary.url }
@@ -15,7 +18,7 @@ struct LiveCaptureTests {
     @discardableResult
     func ip(_ args: [String]) throws -> Bool {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.executableURL = URL(fileURLWithPath: ipTool!)
         p.arguments = args
         let err = Pipe()
         p.standardError = err
@@ -45,7 +48,7 @@ struct LiveCaptureTests {
         private let lock = NSLock()
         private var errText = ""
         init(_ ns: String, _ args: [String], in dir: URL) throws {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.executableURL = URL(fileURLWithPath: ipTool!)
             process.arguments = ["netns", "exec", ns, AECommandTests.binary!] + args
             process.currentDirectoryURL = dir
             process.standardOutput = out
