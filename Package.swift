@@ -59,7 +59,7 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
-        .target(name: "TrafficFeatures", dependencies: ["CPcap"]),
+        .target(name: "TrafficFeatures", dependencies: ["CPcap", "NumberText"]),
         .target(
             name: "InferenceServer",
             dependencies: [

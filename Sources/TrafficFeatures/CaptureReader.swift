@@ -1,5 +1,6 @@
 import CPcap
 import Glibc
+import NumberText
 import Synchronization
 
 /// Reads packets from a pcap or pcapng file through libpcap and decodes what the extractor keys
@@ -173,6 +174,10 @@ public struct CaptureReader {
         guard seconds >= 0, (0..<1_000_000_000).contains(nanoseconds) else { return nil }
         if nanoseconds % 1000 == 0, seconds < 1 << 33 {
             return Double(seconds * 1_000_000 + nanoseconds / 1000) / 1e6
+        }
+        // seconds·10⁹ + ns has at most 19 digits until the year 2286: rounded once, without text.
+        if seconds < 10_000_000_000, let t = DecimalParser.exactValue(UInt64(seconds) * 1_000_000_000 + UInt64(nanoseconds), -9) {
+            return t
         }
         let fraction = String(nanoseconds)
         return Double("\(seconds).\(String(repeating: "0", count: 9 - fraction.count))\(fraction)")

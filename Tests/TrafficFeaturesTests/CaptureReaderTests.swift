@@ -75,6 +75,13 @@ import Testing
         // A nanosecond stamp: the decimal read back, correctly rounded.
         #expect(CaptureReader.time(seconds: 1_540_446_382, nanoseconds: 933_899_123) == Double("1540446382.933899123")!)
         #expect(CaptureReader.time(seconds: 1, nanoseconds: -5) == nil && CaptureReader.time(seconds: 1, nanoseconds: 1_000_000_000) == nil)
+        // Any nanosecond stamp, as tshark's nine decimals read back.
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let s = Int.random(in: 0..<20_000_000_000, using: &rng), ns = Int.random(in: 0..<1_000_000_000, using: &rng)
+            let text = "\(s)." + String(String(ns).reversed()).padding(toLength: 9, withPad: "0", startingAt: 0).reversed()
+            #expect(CaptureReader.time(seconds: s, nanoseconds: ns) == Double(String(text)), "\(text)")
+        }
     }
 
     @Test func badCapturesNameFileAndRecord() throws {
