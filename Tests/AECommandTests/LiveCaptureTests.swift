@@ -133,6 +133,8 @@ struct LiveCaptureTests {
         try model()
         let run = try AECommandTests.ae(["detect", "--interface", "ae-no-such0", "--models", "models", "--default-model", "m"], in: dir)
         #expect(run.status != 0 && run.err.contains("ae-no-such0: cannot capture: no such interface"), "\(run.err)")
+        let send = try AECommandTests.ae(["replay", "--pcap", Self.frames, "--interface", "ae-no-such0"], in: dir)
+        #expect(send.status != 0 && send.err.contains("ae-no-such0: cannot send: no such interface"), "\(send.err)")
         let both = try AECommandTests.ae(["detect", "--interface", "lo", "--pcap", "x.pcap", "--models", "models", "--default-model", "m"], in: dir)
         #expect(both.status != 0 && both.err.contains("give --pcap FILE (a capture) or --interface IF (live), one of them"))
     }
