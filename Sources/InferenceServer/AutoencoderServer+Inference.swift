@@ -43,10 +43,11 @@ extension AutoencoderServer {
                 o.floats(l)
             }
         }
-        o.raw(#","model":"#); m.nameJSON.write(0, to: o); o.raw("}")
+        o.raw(#","model":"#); m.tagJSON.write(0, to: o); o.raw("}")
     }
 
-    func reconstruct(_ rows: ParsedRows, _ m: WorkerModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) {
+    /// Returns how many rows were flagged.
+    func reconstruct(_ rows: ParsedRows, _ m: WorkerModel, _ s: inout RequestScratch, into o: JSONOutput) throws(RequestError) -> Int {
         let f = m.frozen
         let n = f.inputSize
         let threshold = m.threshold
@@ -109,7 +110,7 @@ extension AutoencoderServer {
             if let first = c.first { o.integer(first) } else { o.raw("null") }
             o.raw("},")
         }
-        o.raw(#""model":"#); m.nameJSON.write(0, to: o); o.raw("}")
-        if flagged > 0 { metrics.anomalies.increment(by: flagged) }
+        o.raw(#""model":"#); m.tagJSON.write(0, to: o); o.raw("}")
+        return flagged
     }
 }

@@ -4,14 +4,15 @@ import Logging
 import MicroHTTPDShim
 import Synchronization
 
-/// The inference server: libmicrohttpd (through the C shim) in front of a loaded model.
+/// The inference server: libmicrohttpd (through the C shim) in front of a model repository.
 ///
-/// Lifecycle: `start()` binds and serves; `reload()` (SIGHUP) swaps in a fully validated new
-/// model or keeps the old one; `shutdown()` (SIGTERM/SIGINT) turns readiness off, stops
+/// Lifecycle: `start()` binds and serves; `reload()` (SIGHUP, and every `poll_seconds`) looks
+/// at the model file or directory and swaps in fully validated new versions, keeping the old one
+/// of any file that fails; `shutdown()` (SIGTERM/SIGINT) turns readiness off, stops
 /// accepting connections, lets in-flight requests finish within the drain timeout, and stops.
 public final class AutoencoderServer: Sendable {
     public let configuration: ServerConfiguration
-    let store: ModelStore
+    let repository: ModelRepository
     let metrics: ServerMetrics
     public let logger: Logger
     /// Whether each request is logged (at debug level). Read once: asking the logger on every
@@ -32,7 +33,10 @@ public final class AutoencoderServer: Sendable {
         let context: Unmanaged<AutoencoderServer>
     }
 
-    /// Loads and validates the model; a model that cannot be loaded stops start-up.
+    /// Loads and validates the models. A single model file that cannot be loaded, a models
+    /// directory that cannot be read, or an unknown or missing default model stops start-up; in a
+    /// directory, a file that cannot be loaded is logged, listed by `/v1/models`, and keeps the
+    /// server unready until it loads or is removed.
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "ae-server")) throws {
         try configuration.validate()
         self.configuration = configuration
@@ -41,19 +45,25 @@ public final class AutoencoderServer: Sendable {
         auth = BearerAuth(tokens: try configuration.resolvedTokens())
         metrics = ServerMetrics()
         let metrics = self.metrics
-        workers = (0..<configuration.threads).map { _ in WorkerCache(metrics: metrics.recorder()) }
-        let model = try LoadedModel(path: configuration.modelPath, maxBatch: configuration.maxBatch)
-        store = ModelStore(model)
-        metrics.modelLoaded(model)
+        workers = (0..<configuration.threads).map { _ in WorkerCache(metrics: metrics) }
+        let source: ModelRepository.Source = configuration.modelsDirectory.map { .directory($0) } ?? .file(configuration.modelPath)
+        repository = try ModelRepository(source: source, defaultName: configuration.defaultModel, maxBatch: configuration.maxBatch)
+        let entries = repository.entries()
+        for e in entries {
+            metrics.modelSeen(e.name)
+            if let why = e.failure { logger.error("model not loaded", metadata: ["model": "\(e.name)", "error": "\(why)"]) }
+        }
+        metrics.scanned(ModelRepository.ScanReport(loaded: entries.compactMap(\.model)), loaded: repository.models.count)
     }
 
     /// The port actually bound (differs from the configuration with port 0).
     public var port: Int { boundPort.load(ordering: .acquiring) }
-    public var isReady: Bool { !isDraining && store.model != nil }
+    public var isReady: Bool { !isDraining && repository.unreadiness() == nil }
     var isDraining: Bool { draining.load(ordering: .acquiring) }
     /// Whether the listening socket is open (from `start()` until a drain begins).
     public var isListening: Bool { listening.load(ordering: .acquiring) }
-    public var modelName: String? { store.model?.name }
+    /// The loaded models' names, sorted.
+    public var modelNames: [String] { repository.models.keys.sorted() }
 
     public func start() throws {
         try shim.withLock { (handle: inout ShimHandle?) throws in
@@ -79,7 +89,7 @@ public final class AutoencoderServer: Sendable {
             boundPort.store(Int(shim_port(server)), ordering: .releasing)
         }
         logger.info("listening", metadata: [
-            "address": "\(configuration.host):\(port)", "model": "\(store.model?.name ?? "none")",
+            "address": "\(configuration.host):\(port)", "models": "\(repository.models.values.map(\.tag).sorted().joined(separator: ", "))",
             "threads": "\(configuration.threads)", "auth": "\(auth.tokens.isEmpty ? "off" : "on")",
         ])
     }
@@ -112,21 +122,27 @@ public final class AutoencoderServer: Sendable {
         return stats
     }
 
-    /// Loads the model file again and swaps it in only if it is valid in full.
+    /// Looks at the model file or directory again (`ModelRepository.scan`): loads new files,
+    /// swaps in changed ones that are valid in full, unloads deleted ones. `force` reads every
+    /// file (SIGHUP); otherwise only those whose size or modification time changed (the poll).
+    /// Whether every file it read loaded.
     @discardableResult
-    public func reload() -> Bool {
-        do {
-            let m = try LoadedModel(path: configuration.modelPath, maxBatch: configuration.maxBatch)
-            store.replace(with: m)
-            metrics.modelLoaded(m)
-            metrics.reloads.increment()
-            logger.info("model reloaded", metadata: ["model": "\(m.name)"])
-            return true
-        } catch {
-            metrics.reloadFailures.increment()
-            logger.error("model reload failed; still serving the previous model", metadata: ["error": "\(error)", "model": "\(store.model?.name ?? "none")"])
+    public func reload(force: Bool = true) -> Bool {
+        let report = repository.scan(force: force)
+        if let why = report.unreadable {
+            logger.error("cannot look at the models; still serving the loaded ones", metadata: ["error": "\(why)"])
             return false
         }
+        metrics.scanned(report, loaded: repository.models.count)
+        for m in report.loaded { logger.info("model loaded", metadata: ["model": "\(m.tag)"]) }
+        for m in report.replaced { logger.info("model reloaded", metadata: ["model": "\(m.tag)"]) }
+        for name in report.removed { logger.info("model unloaded: its file is gone", metadata: ["model": "\(name)"]) }
+        for name in report.ignored { logger.notice("not a model file (<name>.safetensors, name [A-Za-z0-9_.-]{1,64}); ignored", metadata: ["file": "\(name)"]) }
+        for f in report.failed {
+            let serving = repository.models[f.name].map(\.tag) ?? "none"
+            logger.error("model load failed; its previous version, if any, still serves", metadata: ["model": "\(f.name)", "error": "\(f.error)", "serving": "\(serving)"])
+        }
+        return report.failed.isEmpty
     }
 
     // MARK: Requests
@@ -137,7 +153,7 @@ public final class AutoencoderServer: Sendable {
                         body: [UInt8]) -> (status: Int, body: [UInt8]) {
         var padded = body
         padded.append(0)   // the shim's bodies end with a NUL past their length
-        let worker = spareWorkers.withLock { $0.popLast() } ?? WorkerCache(metrics: metrics.recorder())
+        let worker = spareWorkers.withLock { $0.popLast() } ?? WorkerCache(metrics: metrics)
         defer {
             worker.output.shrink(above: 1 << 16)
             spareWorkers.withLock { if $0.count < 64 { $0.append(worker) } }
@@ -146,7 +162,7 @@ public final class AutoencoderServer: Sendable {
             withOptionalCString(contentType) { ct in
                 let auth = authorization.map { Array($0.utf8) }
                 return withOptionalBytes(auth) { auth in
-                    let r = route(method: method, path: path, contentType: ct, authorization: auth,
+                    let r = route(Route(path: path), method: method, path: path, contentType: ct, authorization: auth,
                                   body: UnsafeBufferPointer(rebasing: b.dropLast()), into: worker.output, worker: worker)
                     return (r.status, worker.output.bytes)
                 }
@@ -163,14 +179,15 @@ public final class AutoencoderServer: Sendable {
         let worker = workers[Int(req.worker)]
         let out = worker.output
         let authorization = req.authorization.map { UnsafeRawBufferPointer(start: $0, count: req.authorization_length) }
-        let response = route(method: method, path: path, contentType: req.content_type, authorization: authorization,
+        let parsed = Route(path: path)
+        let response = route(parsed, method: method, path: path, contentType: req.content_type, authorization: authorization,
                              body: body, into: out, worker: worker)
         let extra = response.extraHeader
         _ = shim_respond(r, UInt32(response.status), Self.cString(response.contentType), out.base, out.count,
                          extra.map { Self.cString($0.name) }, extra.map { Self.cString($0.value) })
         out.shrink(above: 1 << 16)   // a big batch's answer is not kept
         let elapsed = DispatchTime.now().uptimeNanoseconds - start
-        worker.metrics.request(route: ServerMetrics.routeIndex(path), status: response.status, nanoseconds: elapsed)
+        worker.recorder.request(route: parsed?.endpoint, status: response.status, nanoseconds: elapsed)
         if logsRequests {
             logger.debug("request", metadata: ["method": "\(method)", "path": "\(path)", "status": "\(response.status)", "micros": "\(elapsed / 1000)"])
         }

@@ -10,7 +10,11 @@ struct HTTPError: Error {
     static let unauthorized = HTTPError(status: 401, message: "missing or invalid bearer token", header: ("WWW-Authenticate", "Bearer"))
 
     static func notFound(_ path: String) -> HTTPError {
-        HTTPError(status: 404, message: "no such endpoint: \(path.prefix(100)); see /model, /encode, /reconstruct, /livez, /readyz, /metrics")
+        HTTPError(status: 404, message: "no such endpoint: \(path.prefix(100)); see /model, /encode, /reconstruct, /v1/models, /livez, /readyz, /metrics")
+    }
+
+    static func noSuchModel(_ name: String) -> HTTPError {
+        HTTPError(status: 404, message: "no model named '\(name.prefix(64))'; GET /v1/models lists them")
     }
 
     static func methodNotAllowed(_ allow: StaticString) -> HTTPError {

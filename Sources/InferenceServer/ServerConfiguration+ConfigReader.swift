@@ -11,6 +11,9 @@ extension ServerConfiguration {
     /// - `port` (int, default 8080), env `AE_PORT`, flag `--port`
     /// - `threads` (int, default: cores), env `AE_THREADS`, flag `--threads`
     /// - `model` (string, default `"models/model.safetensors"`), env `AE_MODEL`, flag `--model`
+    /// - `models_dir` (string, default none), env `AE_MODELS_DIR`, flag `--models`
+    /// - `default_model` (string, default none), env `AE_DEFAULT_MODEL`, flag `--default-model`
+    /// - `poll_seconds` (number, default 0), env `AE_POLL_SECONDS`
     /// - `max_body_bytes` (int, default 1048576), env `AE_MAX_BODY_BYTES`
     /// - `max_batch` (int, default 1024), env `AE_MAX_BATCH`
     /// - `connection_timeout_seconds` (int, default 10), env `AE_CONNECTION_TIMEOUT_SECONDS`
@@ -23,7 +26,7 @@ extension ServerConfiguration {
     /// - `auth_metrics` (bool, default false), env `AE_AUTH_METRICS`
     /// - `log_level` (string, default `"info"`), env `AE_LOG_LEVEL`, flag `--log-level`
     public static let keys = [
-        "host", "port", "threads", "model", "max_body_bytes", "max_batch", "connection_timeout_seconds",
+        "host", "port", "threads", "model", "models_dir", "default_model", "poll_seconds", "max_body_bytes", "max_batch", "connection_timeout_seconds",
         "request_timeout_seconds", "connection_limit", "per_ip_connection_limit", "drain_timeout_seconds", "auth_tokens", "auth_token_file", "auth_metrics", "log_level",
     ]
 
@@ -67,6 +70,9 @@ extension ServerConfiguration {
         if let v = try read("port", { try reader.requiredInt(forKey: $0) }) { port = v }
         if let v = try read("threads", { try reader.requiredInt(forKey: $0) }) { threads = v }
         if let v = try read("model", { try reader.requiredString(forKey: $0) }) { modelPath = v }
+        if let v = try read("models_dir", { try reader.requiredString(forKey: $0) }) { modelsDirectory = v.isEmpty ? nil : v }
+        if let v = try read("default_model", { try reader.requiredString(forKey: $0) }) { defaultModel = v.isEmpty ? nil : v }
+        if let v = try read("poll_seconds", { try reader.requiredDouble(forKey: $0) }) { pollSeconds = v }
         if let v = try read("max_body_bytes", { try reader.requiredInt(forKey: $0) }) { maxBodyBytes = v }
         if let v = try read("max_batch", { try reader.requiredInt(forKey: $0) }) { maxBatch = v }
         if let v = try read("connection_timeout_seconds", { try reader.requiredInt(forKey: $0) }) { connectionTimeoutSeconds = v }

@@ -12,6 +12,16 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// The `.safetensors` model file from `ae train` (whose `--out` has the same default).
     /// Default `"models/model.safetensors"`.
     public var modelPath: String = "models/model.safetensors"
+    /// A model repository: every `<name>.safetensors` in this directory is served as model
+    /// `<name>` (`[A-Za-z0-9_.-]{1,64}`), at `/v1/models/<name>/…`. When set, `modelPath` is not
+    /// read. Default none (serve `modelPath` alone).
+    public var modelsDirectory: String? = nil
+    /// The model the unnamed routes (`/encode`, `/reconstruct`, `/model`) answer with. Needed
+    /// when the repository holds more than one model; with one, that one. Default none.
+    public var defaultModel: String? = nil
+    /// Seconds between looks at the repository for new, changed or deleted files (size and
+    /// modification time, then the SHA-256); SIGHUP looks at once. 0 = only on SIGHUP. Default 0.
+    public var pollSeconds: Double = 0
     /// Larger request bodies are refused with 413 without being buffered. Default 1 MiB.
     public var maxBodyBytes: Int = 1 << 20
     /// Most rows one `instances` request may carry. Default 1024.
@@ -62,6 +72,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         if !(0...1_000_000).contains(perIPConnectionLimit) { throw bad("per_ip_connection_limit", "must be 0 (no limit) … 1000000, got \(perIPConnectionLimit)") }
         if !(drainTimeoutSeconds >= 0 && drainTimeoutSeconds.isFinite) { throw bad("drain_timeout_seconds", "must be ≥ 0") }
         if modelPath.isEmpty { throw bad("model", "must name a model file") }
+        if let d = modelsDirectory, d.isEmpty { throw bad("models_dir", "must name a directory") }
+        if let d = defaultModel, !ModelName.isValid(d) { throw bad("default_model", "must be a model name ([A-Za-z0-9_.-], 1…64 characters), got '\(d.prefix(80))'") }
+        if !(pollSeconds >= 0 && pollSeconds <= 86_400) { throw bad("poll_seconds", "must be 0 (off) … 86400") }
         if !Self.logLevels.contains(logLevel) { throw bad("log_level", "must be one of \(Self.logLevels.joined(separator: ", ")), got '\(logLevel)'") }
         if authTokens.contains(where: { $0.isEmpty || $0.contains(where: \.isWhitespace) }) { throw bad("auth_tokens", "tokens must be non-empty and without spaces") }
     }

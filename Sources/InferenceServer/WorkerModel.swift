@@ -1,7 +1,7 @@
 import AutoencoderCore
 
 /// What `/encode` and `/reconstruct` read of a loaded model, built by each worker thread for
-/// itself (`WorkerCache`), once per model swap.
+/// itself (`WorkerCache`), once per model and version.
 ///
 /// Why not share one: a request lends its worker's model, but the compiled code still retains
 /// and releases the model and its parts (seen in `perf`: the `swift_retain` of the model in
@@ -12,8 +12,8 @@ import AutoencoderCore
 final class WorkerModel {
     /// Reads request bodies in the model's feature order.
     let parser: RequestParser
-    /// The model's name and each feature name as JSON string literals, for the answers.
-    let nameJSON: QuotedStrings
+    /// The model's tag and each feature name as JSON string literals, for the answers.
+    let tagJSON: QuotedStrings
     let featureNamesJSON: QuotedStrings
     /// The anomaly threshold, and as a JSON number (the same in every `/reconstruct` answer).
     let threshold: Float
@@ -26,7 +26,7 @@ final class WorkerModel {
     init(_ loaded: LoadedModel) {
         let model = loaded.model
         parser = RequestParser(featureNames: model.featureNames.map { $0 }, maxBatch: loaded.maxBatch)
-        nameJSON = QuotedStrings([loaded.name])
+        tagJSON = QuotedStrings([loaded.tag])
         featureNamesJSON = QuotedStrings(model.featureNames)
         threshold = model.threshold
         let text = JSONOutput(capacity: 64)

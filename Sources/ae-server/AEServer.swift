@@ -13,10 +13,12 @@ import ServiceLifecycle
 struct AEServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ae-server",
-        abstract: "Serve /encode and /reconstruct for an N-BaIoT autoencoder model.")
+        abstract: "Serve /encode and /reconstruct for N-BaIoT autoencoder models: one file, or a directory of them by name.")
 
     @Option(help: "Configuration file (JSON; see config/server.json).") var config: String?
     @Option(help: "Model file (.safetensors from `ae train`).") var model: String?
+    @Option(help: "Models directory: serves every <name>.safetensors in it as model <name> (replaces --model).") var models: String?
+    @Option(name: .customLong("default-model"), help: "The model /encode and /reconstruct serve (needed when the directory holds several).") var defaultModel: String?
     @Option(help: "Address to bind.") var host: String?
     @Option(help: "Port to bind; 0 picks a free one.") var port: Int?
     @Option(help: "Worker threads.") var threads: Int?
@@ -27,6 +29,8 @@ struct AEServer: AsyncParsableCommand {
     func run() async throws {
         var overrides: [String: ConfigValue] = [:]
         if let model { overrides["model"] = ConfigValue(.string(model), isSecret: false) }
+        if let models { overrides["models_dir"] = ConfigValue(.string(models), isSecret: false) }
+        if let defaultModel { overrides["default_model"] = ConfigValue(.string(defaultModel), isSecret: false) }
         if let host { overrides["host"] = ConfigValue(.string(host), isSecret: false) }
         if let port { overrides["port"] = ConfigValue(.int(port), isSecret: false) }
         if let threads { overrides["threads"] = ConfigValue(.int(threads), isSecret: false) }

@@ -39,7 +39,7 @@ import Testing
         #expect(group.wait(timeout: .now() + 120) == .success)
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(3) })")
         let metrics = try TestHTTPClient(port: server.port).request("GET", "/metrics").text
-        #expect(metrics.contains(#"ae_http_requests_total{route="/encode",status="200"} \#(clients * perClient)"#))
+        #expect(metrics.contains(#"ae_http_requests_total{model="model",route="/encode",status="200"} \#(clients * perClient)"#))
     }
 
     @Test func aStalledClientTimesOutWithoutBlockingOthers() throws {

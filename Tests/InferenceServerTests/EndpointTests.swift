@@ -30,11 +30,11 @@ import Testing
         let metrics = try c.request("GET", "/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
-        #expect(metrics.text.contains(#"ae_http_requests_total{route="/encode",status="200"} 1"#))
-        #expect(metrics.text.contains(#"ae_http_request_duration_seconds_count{route="/encode"} 1"#))
+        #expect(metrics.text.contains(#"ae_http_requests_total{model="model",route="/encode",status="200"} 1"#))
+        #expect(metrics.text.contains(#"ae_http_request_duration_seconds_count{model="model",route="/encode"} 1"#))
         #expect(metrics.text.contains("ae_model_info{"))
         #expect(metrics.text.contains("ae_model_loaded_timestamp_seconds"))
-        #expect(metrics.text.contains("ae_model_reload_failures_total 0"))
+        #expect(metrics.text.contains(#"ae_model_reload_failures_total{model="model"} 0"#))
     }
 
     @Test func encodeMatchesTheOfflineEncoder() throws {
@@ -99,7 +99,7 @@ import Testing
         }
         let flagged = errors.filter { $0 > 0.05 }.count + (errors[0] > 0.05 ? 1 : 0)
         let metrics = try c.request("GET", "/metrics").text
-        #expect(metrics.contains("ae_anomalies_flagged_total \(flagged)"))
+        #expect(metrics.contains(#"ae_anomalies_flagged_total{model="model"} \#(flagged)"#))
     }
 
     /// `"window": true` votes over the batch's rows in order with the model's ws*, by the rule

@@ -135,6 +135,33 @@ import Testing
         #expect(log.contains("connection limit (4) reached"), "\(log)")
     }
 
+    /// `--models` with `poll_seconds`: a file copied into the directory is served without a
+    /// signal, a deleted one leaves; SIGHUP looks at once.
+    @Test func aModelsDirectoryIsPolledAndRescannedOnSIGHUP() throws {
+        guard Self.binary != nil else { Issue.record("ae-server binary not found"); return }
+        let temporary = TemporaryDirectory()
+        let dir = temporary.url
+        defer { withExtendedLifetime(temporary) {} }
+        _ = ServerHarness.writeModel(ServerHarness.model(seed: 1), to: dir, name: "a.safetensors")
+        let server = try Running(["--port", "0", "--host", "127.0.0.1", "--models", dir.path, "--default-model", "a"],
+                                 environment: ["AE_POLL_SECONDS": "0.2", "AE_LOG_LEVEL": "info"])
+        defer { if server.process.isRunning { _ = server.stop() } }
+        #expect(server.port > 0, "log: \(server.log)")
+        let c = try TestHTTPClient(port: server.port)
+        let body = #"{"features": \#(ServerHarness.json(ServerHarness.rows(1)[0]))}"#
+        #expect(try c.request("POST", "/v1/models/b/encode", json: body).status == 404)
+        _ = ServerHarness.writeModel(ServerHarness.model(seed: 2), to: dir, name: "b.safetensors")
+        #expect(ServerHarness.eventually(within: 10) { (try? c.request("POST", "/v1/models/b/encode", json: body).status) == 200 })
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("b.safetensors"))
+        #expect(ServerHarness.eventually(within: 10) { (try? c.request("POST", "/v1/models/b/encode", json: body).status) == 404 })
+        // SIGHUP reads every file at once, whatever the poll has seen.
+        let before = try c.request("GET", "/v1/models/a").object["sha256"] as? String
+        _ = ServerHarness.writeModel(ServerHarness.model(seed: 3), to: dir, name: "a.safetensors")
+        kill(server.process.processIdentifier, SIGHUP)
+        #expect(ServerHarness.eventually(within: 10) { (try? c.request("GET", "/v1/models/a").object["sha256"] as? String) != before })
+        #expect(server.stop() == 0)
+    }
+
     @Test func badConfigurationStopsStartUpWithAMessage() throws {
         guard Self.binary != nil else { Issue.record("ae-server binary not found"); return }
         let temporary = TemporaryDirectory()

@@ -30,8 +30,8 @@ import Testing
         #expect(try c.request("POST", "/encode", json: body).status == 200)
         #expect(try c.request("GET", "/readyz").status == 200)
         let metrics = try c.request("GET", "/metrics").text
-        #expect(metrics.contains("ae_model_reload_failures_total 1"))
-        #expect(metrics.contains("ae_model_reloads_total 1"))
+        #expect(metrics.contains(#"ae_model_reload_failures_total{model="model"} 1"#))
+        #expect(metrics.contains(#"ae_model_reloads_total{model="model"} 1"#))
     }
 
     @Test func drainLetsInFlightRequestsFinish() throws {
@@ -75,8 +75,8 @@ import Testing
     @Test func aModelThatCannotLoadStopsStartUp() throws {
         let bad = dir.appendingPathComponent("bad.safetensors").path
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: bad))
-        #expect(throws: ModelFileError.self) { try ServerHarness.start(ServerHarness.configuration(modelPath: bad)) }
-        #expect(throws: ModelFileError.self) { try ServerHarness.start(ServerHarness.configuration(modelPath: dir.appendingPathComponent("none").path)) }
+        #expect(throws: ModelRepositoryError.self) { try ServerHarness.start(ServerHarness.configuration(modelPath: bad)) }
+        #expect(throws: ModelRepositoryError.self) { try ServerHarness.start(ServerHarness.configuration(modelPath: dir.appendingPathComponent("none").path)) }
     }
 
     @Test func aTakenPortIsAClearError() throws {

@@ -1,0 +1,36 @@
+import AutoencoderCore
+
+/// The buffers one `/encode` or `/reconstruct` request works in. Each worker keeps one for the
+/// model it serves, so a request allocates nothing in the common case; a large batch grows them
+/// and they are then replaced by small ones.
+struct RequestScratch: Sendable {
+    /// Rows the forward pass runs at once; bigger batches go through it in chunks.
+    static let chunkRows = 64
+    /// Every layer's outputs for `chunkRows` rows.
+    var activations: [Float]
+    /// Raw features as parsed, `rows × n`.
+    var values: [Double] = []
+    /// Scaled features, `rows × n`.
+    var scaled: [Float] = []
+    /// Reconstructions (`rows × n`) or latent vectors (`rows × k`).
+    var output: [Float] = []
+    /// Per-row reconstruction errors.
+    var errors: [Float] = []
+    /// One row back in the client's units.
+    var unscaled: [Float]
+
+    init(_ model: FrozenModel) {
+        activations = [Float](repeating: 0, count: Self.chunkRows * model.activationsPerRow)
+        unscaled = [Float](repeating: 0, count: model.inputSize)
+    }
+
+    var isSmall: Bool { values.capacity <= Self.chunkRows * unscaled.count }
+
+    /// Sizes `array` to `count` zeros, keeping its storage when it is big enough.
+    static func resize(_ array: inout [Float], _ count: Int) {
+        if array.count != count {
+            array.removeAll(keepingCapacity: true)
+            array.append(contentsOf: repeatElement(0, count: count))
+        }
+    }
+}
