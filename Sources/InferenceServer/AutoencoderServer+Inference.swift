@@ -9,7 +9,7 @@ extension AutoencoderServer {
 
     /// Values that are valid Floats can still overflow once scaled, or through the network's
     /// sums; such a row has no meaningful score, so it is refused rather than answered with nulls.
-    private static func requireFinite(_ values: [Float], rowLength: Int, what: String) throws(RequestError) {
+    static func requireFinite(_ values: [Float], rowLength: Int, what: String) throws(RequestError) {
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw RequestError("row \(bad / rowLength): feature values are too extreme for the model (the \(what) is not finite); real traffic statistics are far smaller")
         }

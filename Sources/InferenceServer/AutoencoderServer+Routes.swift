@@ -9,6 +9,10 @@ struct Route {
         case livez, healthz, readyz, metrics, model, encode, reconstruct
         /// `GET /v1/models`, `GET /v1/models/{name}`, `POST /v1/models/{name}/encode|reconstruct`.
         case models, namedModel, namedEncode, namedReconstruct
+        /// Open Inference Protocol v2: `GET /v2`, `/v2/health/live|ready`,
+        /// `GET /v2/models/{name}[/versions/{v}][/ready]`, `POST …/infer`; the repository
+        /// extension's `POST /v2/repository/index` and `/v2/repository/models/{name}/load|unload`.
+        case v2Server, v2Live, v2Ready, v2Model, v2ModelReady, v2Infer, v2Index, v2Load, v2Unload
 
         var label: String {
             switch self {
@@ -23,12 +27,21 @@ struct Route {
             case .namedModel: "/v1/models/{name}"
             case .namedEncode: "/v1/models/{name}/encode"
             case .namedReconstruct: "/v1/models/{name}/reconstruct"
+            case .v2Server: "/v2"
+            case .v2Live: "/v2/health/live"
+            case .v2Ready: "/v2/health/ready"
+            case .v2Model: "/v2/models/{name}"
+            case .v2ModelReady: "/v2/models/{name}/ready"
+            case .v2Infer: "/v2/models/{name}/infer"
+            case .v2Index: "/v2/repository/index"
+            case .v2Load: "/v2/repository/models/{name}/load"
+            case .v2Unload: "/v2/repository/models/{name}/unload"
             }
         }
 
         var isPOST: Bool {
             switch self {
-            case .encode, .reconstruct, .namedEncode, .namedReconstruct: true
+            case .encode, .reconstruct, .namedEncode, .namedReconstruct, .v2Infer, .v2Index, .v2Load, .v2Unload: true
             default: false
             }
         }
@@ -41,7 +54,7 @@ struct Route {
         /// Whether it needs a token when auth is on (`/metrics` only with `auth_metrics`; probes never).
         func needsToken(_ configuration: ServerConfiguration) -> Bool {
             switch self {
-            case .livez, .healthz, .readyz: false
+            case .livez, .healthz, .readyz, .v2Live, .v2Ready, .v2ModelReady: false
             case .metrics: configuration.authMetrics
             default: true
             }
@@ -51,10 +64,13 @@ struct Route {
     let endpoint: Endpoint
     /// The `{name}` of a named route (not yet checked against the repository).
     let name: Substring?
+    /// The `{v}` of `/v2/models/{name}/versions/{v}/…`.
+    let version: Substring?
 
-    init(_ endpoint: Endpoint, name: Substring? = nil) {
+    init(_ endpoint: Endpoint, name: Substring? = nil, version: Substring? = nil) {
         self.endpoint = endpoint
         self.name = name
+        self.version = version
     }
 
     init?(path: String) {
@@ -67,7 +83,16 @@ struct Route {
         case "/encode": self.init(.encode)
         case "/reconstruct": self.init(.reconstruct)
         case "/v1/models": self.init(.models)
+        case "/v2": self.init(.v2Server)
+        case "/v2/health/live": self.init(.v2Live)
+        case "/v2/health/ready": self.init(.v2Ready)
+        case "/v2/repository/index": self.init(.v2Index)
         default:
+            if path.hasPrefix("/v2/") {
+                guard let r = Route(v2: path) else { return nil }
+                self = r
+                return
+            }
             let prefix = "/v1/models/"
             guard path.hasPrefix(prefix) else { return nil }
             let rest = path.dropFirst(prefix.count)
@@ -81,12 +106,44 @@ struct Route {
             }
         }
     }
+
+    /// `/v2/models/{name}[/versions/{v}][/ready|/infer]`, `/v2/repository/models/{name}/load|unload`.
+    private init?(v2 path: String) {
+        let models = "/v2/models/", repository = "/v2/repository/models/"
+        if path.hasPrefix(repository) {
+            let parts = path.dropFirst(repository.count).split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty else { return nil }
+            switch parts[1] {
+            case "load": self.init(.v2Load, name: parts[0])
+            case "unload": self.init(.v2Unload, name: parts[0])
+            default: return nil
+            }
+            return
+        }
+        guard path.hasPrefix(models) else { return nil }
+        var parts = path.dropFirst(models.count).split(separator: "/", maxSplits: 4, omittingEmptySubsequences: false)[...]
+        guard let name = parts.popFirst(), !name.isEmpty else { return nil }
+        var version: Substring?
+        if parts.first == "versions" {
+            parts = parts.dropFirst()
+            guard let v = parts.popFirst(), !v.isEmpty else { return nil }
+            version = v
+        }
+        switch (parts.count, parts.first) {
+        case (0, _): self.init(.v2Model, name: name, version: version)
+        case (1, "ready"): self.init(.v2ModelReady, name: name, version: version)
+        case (1, "infer"): self.init(.v2Infer, name: name, version: version)
+        default: return nil
+        }
+    }
 }
 
 extension AutoencoderServer {
     /// Routes one request and writes its body into `out`, with `worker`'s buffers and models.
     /// Sets `worker.recorder` to the metrics the request counts in.
+    /// `inferenceHeader`: the `Inference-Header-Content-Length` header (OIP v2's binary form).
     func route(_ route: Route?, method: String, path: String, contentType: UnsafePointer<CChar>?, authorization: UnsafeRawBufferPointer?,
+               inferenceHeader: UnsafePointer<CChar>? = nil,
                body: UnsafeBufferPointer<UInt8>, into out: JSONOutput, worker: WorkerCache) -> HTTPResponse {
         out.reset()
         worker.recorder = worker.metrics
@@ -95,13 +152,13 @@ extension AutoencoderServer {
             let endpoint = route.endpoint
             guard endpoint.accepts(method) else { throw HTTPError.methodNotAllowed(endpoint.methods) }
             if endpoint.needsToken(configuration), !auth.permits(authorization) { throw HTTPError.unauthorized }
-            return try answer(route, contentType: contentType, body: body, into: out, worker: worker)
+            return try answer(route, contentType: contentType, inferenceHeader: inferenceHeader, body: body, into: out, worker: worker)
         } catch {
             return error.render(into: out)
         }
     }
 
-    private func answer(_ route: Route, contentType: UnsafePointer<CChar>?, body: UnsafeBufferPointer<UInt8>,
+    private func answer(_ route: Route, contentType: UnsafePointer<CChar>?, inferenceHeader: UnsafePointer<CChar>?, body: UnsafeBufferPointer<UInt8>,
                         into out: JSONOutput, worker: WorkerCache) throws(HTTPError) -> HTTPResponse {
         switch route.endpoint {
         case .livez, .healthz:
@@ -125,6 +182,8 @@ extension AutoencoderServer {
         case .models:
             listModels(into: out)
             return .ok
+        case .v2Server, .v2Live, .v2Ready, .v2Model, .v2ModelReady, .v2Infer, .v2Index, .v2Load, .v2Unload:
+            return try answerV2(route, contentType: contentType, inferenceHeader: inferenceHeader, body: body, into: out, worker: worker)
         case .encode, .reconstruct, .namedEncode, .namedReconstruct:
             if let contentType, !Self.isJSON(contentType) { throw .unsupportedMediaType(contentType) }
             let slot = try worker.slot(route.name, in: repository)
@@ -147,7 +206,7 @@ extension AutoencoderServer {
 
     /// The model `name` (nil: the default) from the worker's copy of the repository; a named
     /// model whose file has not loaded is 503 with the reason.
-    private func model(_ name: Substring?, _ worker: WorkerCache) throws(HTTPError) -> LoadedModel {
+    func model(_ name: Substring?, _ worker: WorkerCache) throws(HTTPError) -> LoadedModel {
         guard let name else { return try repository.defaultModel(in: worker.models).get() }
         if let m = worker.models[String(name)] { return m }
         if let failed = repository.entries().first(where: { $0.name == name }), let why = failed.failure {

@@ -150,7 +150,7 @@ public final class AutoencoderServer: Sendable {
     /// Answers one request without the network: everything the HTTP handler does between the
     /// complete body and the queued response. For benchmarks (`ae-bench route`) and tests.
     public func respond(method: String, path: String, contentType: String? = nil, authorization: String? = nil,
-                        body: [UInt8]) -> (status: Int, body: [UInt8]) {
+                        inferenceHeaderLength: Int? = nil, body: [UInt8]) -> (status: Int, body: [UInt8]) {
         var padded = body
         padded.append(0)   // the shim's bodies end with a NUL past their length
         let worker = spareWorkers.withLock { $0.popLast() } ?? WorkerCache(metrics: metrics)
@@ -162,9 +162,11 @@ public final class AutoencoderServer: Sendable {
             withOptionalCString(contentType) { ct in
                 let auth = authorization.map { Array($0.utf8) }
                 return withOptionalBytes(auth) { auth in
-                    let r = route(Route(path: path), method: method, path: path, contentType: ct, authorization: auth,
-                                  body: UnsafeBufferPointer(rebasing: b.dropLast()), into: worker.output, worker: worker)
-                    return (r.status, worker.output.bytes)
+                    withOptionalCString(inferenceHeaderLength.map(String.init)) { ih in
+                        let r = route(Route(path: path), method: method, path: path, contentType: ct, authorization: auth,
+                                      inferenceHeader: ih, body: UnsafeBufferPointer(rebasing: b.dropLast()), into: worker.output, worker: worker)
+                        return (r.status, worker.output.bytes)
+                    }
                 }
             }
         }
@@ -181,10 +183,18 @@ public final class AutoencoderServer: Sendable {
         let authorization = req.authorization.map { UnsafeRawBufferPointer(start: $0, count: req.authorization_length) }
         let parsed = Route(path: path)
         let response = route(parsed, method: method, path: path, contentType: req.content_type, authorization: authorization,
-                             body: body, into: out, worker: worker)
-        let extra = response.extraHeader
-        _ = shim_respond(r, UInt32(response.status), Self.cString(response.contentType), out.base, out.count,
-                         extra.map { Self.cString($0.name) }, extra.map { Self.cString($0.value) })
+                             inferenceHeader: req.inference_header_length, body: body, into: out, worker: worker)
+        if let length = response.inferenceHeaderLength {
+            // OIP v2's binary answers: the JSON's length, in a header of its own.
+            _ = "\(length)".withCString { value in
+                shim_respond(r, UInt32(response.status), Self.cString(response.contentType), out.base, out.count,
+                             Self.cString("Inference-Header-Content-Length"), value)
+            }
+        } else {
+            let extra = response.extraHeader
+            _ = shim_respond(r, UInt32(response.status), Self.cString(response.contentType), out.base, out.count,
+                             extra.map { Self.cString($0.name) }, extra.map { Self.cString($0.value) })
+        }
         out.shrink(above: 1 << 16)   // a big batch's answer is not kept
         let elapsed = DispatchTime.now().uptimeNanoseconds - start
         worker.recorder.request(route: parsed?.endpoint, status: response.status, nanoseconds: elapsed)

@@ -115,6 +115,18 @@ final class JSONOutput: @unchecked Sendable {
         byte(UInt8(ascii: "]"))
     }
 
+    /// Numbers each followed by a comma, no brackets: pieces of one flat JSON array written
+    /// from several buffers (`dropLastComma` ends it).
+    func floatItems(_ p: UnsafeBufferPointer<Float>) {
+        reserve(p.count * FloatText.leadingBytesPerValue + FloatText.bufferLength)
+        count += FloatText.writeList(p, nonFinite: "null", to: base + count)
+    }
+
+    /// Takes back the comma after a list's last item.
+    func dropLastComma() {
+        if count > 0, base[count - 1] == UInt8(ascii: ",") { count -= 1 }
+    }
+
     /// `{"error": message}`.
     func error(_ message: String) {
         raw("{\"error\":")

@@ -52,6 +52,9 @@ final class ModelRepository: Sendable {
         /// Models found at start-up that have not loaded yet (readiness waits for them).
         var awaited: Set<String> = []
         var ignored: Set<String> = []
+        /// Unloaded through the repository extension: looks at the source pass them by until
+        /// they are loaded again.
+        var unloaded: Set<String> = []
     }
 
     let source: Source
@@ -95,6 +98,61 @@ final class ModelRepository: Sendable {
     func entries() -> [(name: String, model: LoadedModel?, failure: String?)] {
         state.withLock { s in
             Set(s.models.keys).union(s.failures.keys).sorted().map { ($0, s.models[$0], s.failures[$0]) }
+        }
+    }
+
+    /// Names unloaded through the repository extension whose files are still there.
+    var unloadedNames: Set<String> { state.withLock { $0.unloaded } }
+
+    /// The repository extension's load: reads `name`'s file now, validates it in full and swaps
+    /// it in (whether or not it changed), and lifts an unload.
+    func load(_ name: String) -> Result<LoadedModel, ModelLoadFailure> {
+        scanning.withLock { _ in
+            guard let path = path(of: name) else { return .failure(.noSuchFile(name)) }
+            let start = DispatchTime.now().uptimeNanoseconds
+            do throws(ModelFileError) {
+                let m = try LoadedModel(bytes: LoadedModel.read(path), path: path, maxBatch: maxBatch, since: start)
+                state.withLock { s in
+                    s.models[name] = m
+                    s.failures[name] = nil
+                    s.unloaded.remove(name)
+                    s.awaited.remove(name)
+                    s.stamps[name] = Stamp(path)
+                }
+                generation.add(1, ordering: .releasing)
+                return .success(m)
+            } catch {
+                state.withLock { $0.failures[name] = "\(error)" }
+                return .failure(.invalid(error))
+            }
+        }
+    }
+
+    /// The repository extension's unload: `name` stops serving (requests holding it finish)
+    /// until it is loaded again. False when no such model is loaded.
+    func unload(_ name: String) -> Bool {
+        scanning.withLock { _ in
+            let removed = state.withLock { s -> Bool in
+                guard s.models.removeValue(forKey: name) != nil || s.failures[name] != nil else { return false }
+                s.failures[name] = nil
+                s.awaited.remove(name)
+                s.unloaded.insert(name)
+                return true
+            }
+            if removed { generation.add(1, ordering: .releasing) }
+            return removed
+        }
+    }
+
+    /// The file that holds model `name`, if the source has one.
+    private func path(of name: String) -> String? {
+        guard ModelName.isValid(name) else { return nil }
+        switch source {
+        case .file(let path):
+            return ((path as NSString).lastPathComponent as NSString).deletingPathExtension == name && FileManager.default.fileExists(atPath: path) ? path : nil
+        case .directory(let dir):
+            let path = (dir as NSString).appendingPathComponent("\(name).safetensors")
+            return FileManager.default.fileExists(atPath: path) ? path : nil
         }
     }
 
@@ -155,9 +213,9 @@ final class ModelRepository: Sendable {
                 report.unreadable = why
                 return report
             }
-            let (models, stamps) = state.withLock { ($0.models, $0.stamps) }
+            let (models, stamps, unloaded) = state.withLock { ($0.models, $0.stamps, $0.unloaded) }
             var newStamps: [String: Stamp] = [:], failures: [String: String] = [:], cleared: [String] = []
-            for (name, path) in list.files {
+            for (name, path) in list.files where !unloaded.contains(name) {
                 let stamp = Stamp(path)
                 if let stamp { newStamps[name] = stamp }
                 if !force, let stamp, stamps[name] == stamp { continue }
@@ -186,6 +244,7 @@ final class ModelRepository: Sendable {
                 for name in cleared { s.failures[name] = nil }
                 for (name, why) in failures { s.failures[name] = why }
                 for name in s.failures.keys where !present.contains(name) { s.failures[name] = nil }
+                s.unloaded = s.unloaded.filter { present.contains($0) }
                 s.stamps = newStamps
                 s.awaited = s.awaited.filter { present.contains($0) && s.models[$0] == nil }
                 report.ignored = list.ignored.filter { !s.ignored.contains($0) }
@@ -195,6 +254,12 @@ final class ModelRepository: Sendable {
             return report
         }
     }
+}
+
+/// Why the repository extension's load failed.
+enum ModelLoadFailure: Error {
+    case noSuchFile(String)
+    case invalid(ModelFileError)
 }
 
 public enum ModelRepositoryError: Error, CustomStringConvertible {

@@ -135,7 +135,7 @@ struct RequestParser {
     }
 
     /// `true` or `false`, nothing else (not 1, not "true").
-    private func parseBool(_ c: inout Cursor, label: String) throws(RequestError) -> Bool {
+    func parseBool(_ c: inout Cursor, label: String) throws(RequestError) -> Bool {
         c.skipSpace()
         for (word, value) in [("true", true), ("false", false)] {
             let bytes = Array(word.utf8)
@@ -216,7 +216,7 @@ struct RequestParser {
 
     /// A JSON number (`DecimalParser`'s JSON grammar), finite and representable as Float.
     @inline(__always)
-    private func parseNumber(_ c: inout Cursor, label: @autoclosure () -> String) throws(RequestError) -> Double {
+    func parseNumber(_ c: inout Cursor, label: @autoclosure () -> String) throws(RequestError) -> Double {
         c.skipSpace()
         let start = c.i
         let (result, next) = DecimalParser.scan(c.base, start, c.end, .json)
@@ -272,7 +272,7 @@ struct RequestParser {
     }
 
     /// A JSON string with every escape decoded; control characters and bad escapes refused.
-    private func parseString(_ c: inout Cursor) throws(RequestError) -> String {
+    func parseString(_ c: inout Cursor) throws(RequestError) -> String {
         guard c.peek() == UInt8(ascii: "\"") else { throw RequestError("malformed JSON at byte \(c.i): expected a string key") }
         c.i += 1
         // Every request's top-level key, written plainly: matched on its bytes, no String built.

@@ -16,6 +16,10 @@ struct RequestScratch: Sendable {
     var output: [Float] = []
     /// Per-row reconstruction errors.
     var errors: [Float] = []
+    /// Latent vectors when a request asks for them beside the reconstruction (OIP v2), `rows × k`.
+    var latent: [Float] = []
+    /// An OIP v2 binary request's JSON part, copied to end in a NUL of its own.
+    var json: [UInt8] = []
     /// One row back in the client's units.
     var unscaled: [Float]
 

@@ -61,6 +61,16 @@ final class ServerMetrics: Sendable {
         modelsLoaded.record(count)
     }
 
+    /// After a load or unload through the repository extension: each model's gauges match the
+    /// version it serves, and the gauges of models no longer served are gone.
+    func modelsChanged(_ repository: ModelRepository) {
+        let models = repository.models
+        let current = modelGauges.withLock { $0 }
+        for name in current.keys where models[name] == nil { dropGauges(name) }
+        for m in models.values { modelLoaded(m) }
+        modelsLoaded.record(models.count)
+    }
+
     /// Zeroes a model's failure and reload counters, so that they exist before the first event.
     func modelSeen(_ name: String) {
         for label in ["ae_model_reloads_total", "ae_model_reload_failures_total"] {

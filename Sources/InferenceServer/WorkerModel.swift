@@ -12,6 +12,10 @@ import AutoencoderCore
 final class WorkerModel {
     /// Reads request bodies in the model's feature order.
     let parser: RequestParser
+    /// Reads OIP v2 inference requests (`POST /v2/models/{name}/infer`).
+    let inferParser: InferRequestParser
+    /// The model's name and version as JSON string literals, for OIP v2's answers.
+    let nameAndVersionJSON: QuotedStrings
     /// The model's tag and each feature name as JSON string literals, for the answers.
     let tagJSON: QuotedStrings
     let featureNamesJSON: QuotedStrings
@@ -26,6 +30,8 @@ final class WorkerModel {
     init(_ loaded: LoadedModel) {
         let model = loaded.model
         parser = RequestParser(featureNames: model.featureNames.map { $0 }, maxBatch: loaded.maxBatch)
+        inferParser = InferRequestParser(parser)
+        nameAndVersionJSON = QuotedStrings([loaded.name, String(loaded.version)])
         tagJSON = QuotedStrings([loaded.tag])
         featureNamesJSON = QuotedStrings(model.featureNames)
         threshold = model.threshold

@@ -19,6 +19,7 @@ typedef struct shim_request {
     const char *content_type;   /* NULL when absent */
     const char *authorization;  /* NULL when absent; may hold NUL bytes: use authorization_length */
     size_t authorization_length;
+    const char *inference_header_length; /* the Inference-Header-Content-Length header, NULL when absent */
     const uint8_t *body;        /* never NULL; body[body_length] is a NUL */
     size_t body_length;
     unsigned worker;            /* 0 ..< threads: the thread answering; one request at a time each */
