@@ -6,3 +6,4 @@ bash core.sh
 bash features.sh
 bash train.sh
 bash server.sh
+bash oip.sh

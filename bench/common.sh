@@ -44,3 +44,25 @@ row = line.strip().split(",")[:115]
 print(json.dumps({"features": [float(v) for v in row]}))
 PY
 }
+
+# Per run, besides wrk's figures: the CPU wrk itself used and, with a server pid, the server's
+# CPU and context switches, each per request. On 2 shared cores these say where a request's
+# time went (the server's work, or wrk's, which grows when wrk sleeps between answers).
+tck=$(getconf CLK_TCK)
+cpu_ticks() { for p in $1; do cat "/proc/$p/stat"; done | awk '{s += $14 + $15} END {print s}'; }
+switches() { for p in $1; do cat /proc/"$p"/task/*/status 2>/dev/null; done | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+run_wrk() {  # label url [body] ["server pids"]
+  local label=$1 url=$2 spid=${4:-} t0=0 c0=0 json extra=""
+  if [ -n "$spid" ]; then t0=$(cpu_ticks "$spid"); c0=$(switches "$spid"); fi
+  json=$(WRK_BODY=${3:-} python3 -c '
+import resource, subprocess, sys
+line = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True, check=True).stdout.splitlines()[-1]
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(line.rstrip()[:-1] + ", \"wrk_cpu_s\": %.3f}" % (u.ru_utime + u.ru_stime))' \
+    wrk -t2 -c32 -d"${DURATION}s" -s bench/wrk.lua "$url")
+  if [ -n "$spid" ]; then
+    extra=", \"server_cpu_s\": $(awk -v a="$t0" -v b="$(cpu_ticks "$spid")" -v t="$tck" 'BEGIN {printf "%.2f", (b - a) / t}'), \"server_switches\": $(( $(switches "$spid") - c0 ))"
+  fi
+  echo "{\"label\": \"$label\", $(sed 's/^{//; s/}$//' <<<"$json")$extra}" | tee -a "$results"
+}
+rss_mb() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }

@@ -44,5 +44,24 @@ elif kind == "server":
     if w and m:
         print(f"\nRSS: {w['rss_mb']} MB after warm-up (~10k requests), {m['rss_mb']} MB after {m['requests_total']} requests "
               f"({(m['rss_mb'] / w['rss_mb'] - 1) * 100:+.1f}%)")
+elif kind == "oip":
+    print("| target | requests | req/s | p50 (µs) | p99 (µs) | p99.9 (µs) | errors (incl. status ≥ 400) | server CPU (µs/req) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        if "rps" in r:
+            cpu = format(r["server_cpu_s"] * 1e6 / r["requests"], ".1f") if "server_cpu_s" in r and r["requests"] else ""
+            print(f"| {r['label']} | {r['requests']} | {r['rps']:.0f} | {r['p50_us']} | {r['p99_us']} | {r['p999_us']} | {r['errors']} | {cpu} |")
+        elif "rss_mb" in r:
+            print(f"| {r['label']} | | | | | | | {'%.3f s, ' % r['seconds'] if 'seconds' in r else ''}RSS {r['rss_mb']} MB |")
+    def rate(prefix):
+        return med([r["rps"] for r in rows if r.get("label", "").startswith(prefix) and "rps" in r])
+    live = rate("ae-server GET /livez")
+    print(f"\nMedians of three, same run: /v2 infer JSON {rate('ae-server POST /v2/models/{name}/infer JSON') / live:.1%} of /livez "
+          f"(target 50%), binary {rate('ae-server POST /v2/models/{name}/infer binary') / live:.1%} (target 65%); "
+          f"/v1 reconstruct {rate('ae-server POST /v1/models/{name}/reconstruct') / live:.1%}.")
+    ml = rate("MLServer")
+    print(f"/v2 infer JSON vs MLServer 1.7.1, same run: **{rate('ae-server POST /v2/models/{name}/infer JSON') / ml:.1f}×** (target 30×).")
+    print(f"100 models, requests spread over all vs one model's, same server: "
+          f"**{rate('ae-server, 100 models: requests spread') / rate('ae-server, 100 models: one model'):.1%}** (target 90%).")
 else:
     for r in rows: print(json.dumps(r))

@@ -121,9 +121,7 @@ extension AutoencoderServer {
 
     /// `application/json`, `application/octet-stream` (tritonclient's binary form), or none.
     private static func isInferContentType(_ contentType: UnsafePointer<CChar>) -> Bool {
-        if isJSON(contentType) { return true }
-        let s = String(cString: contentType).lowercased().trimmingCharacters(in: .whitespaces)
-        return s == "application/octet-stream" || s.hasPrefix("application/octet-stream;")
+        isJSON(contentType) || isMediaType(contentType, "application/octet-stream")
     }
 
     private func infer(_ route: Route, contentType: UnsafePointer<CChar>?, inferenceHeader: UnsafePointer<CChar>?,
@@ -134,7 +132,7 @@ extension AutoencoderServer {
         let slot = try worker.slot(route.name, in: repository)
         try checkVersion(route, slot.source)
         worker.recorder = slot.metrics
-        defer { if !slot.scratch.isSmall { slot.scratch = RequestScratch(slot.model.frozen) } }
+        defer { worker.releaseLargeBuffers(slot) }
         // The JSON's length: the whole body, or the header's count of its first bytes.
         var jsonLength = body.count
         if let inferenceHeader {
@@ -147,17 +145,17 @@ extension AutoencoderServer {
             let request: InferRequest
             if inferenceHeader != nil {
                 // The JSON part, copied so that it ends in a NUL: no number reads on into the tensor bytes.
-                slot.scratch.json.removeAll(keepingCapacity: true)
-                slot.scratch.json.append(contentsOf: UnsafeBufferPointer(rebasing: body[0..<jsonLength]))
-                slot.scratch.json.append(0)
+                worker.scratch!.json.removeAll(keepingCapacity: true)
+                worker.scratch!.json.append(contentsOf: UnsafeBufferPointer(rebasing: body[0..<jsonLength]))
+                worker.scratch!.json.append(0)
                 let binary = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: body[jsonLength...]))
-                request = try slot.scratch.json.withUnsafeBufferPointer { (j) throws(RequestError) in
-                    try slot.model.inferParser.parse(json: UnsafeBufferPointer(rebasing: j.dropLast()), binary: binary, hasHeader: true, into: &slot.scratch.values)
+                request = try worker.scratch!.json.withUnsafeBufferPointer { (j) throws(RequestError) in
+                    try slot.model.inferParser.parse(json: UnsafeBufferPointer(rebasing: j.dropLast()), binary: binary, hasHeader: true, into: &worker.scratch!.values)
                 }
             } else {
-                request = try slot.model.inferParser.parse(json: body, binary: UnsafeRawBufferPointer(start: nil, count: 0), hasHeader: false, into: &slot.scratch.values)
+                request = try slot.model.inferParser.parse(json: body, binary: UnsafeRawBufferPointer(start: nil, count: 0), hasHeader: false, into: &worker.scratch!.values)
             }
-            let flagged = try inferAnswer(request, slot.model, &slot.scratch, into: out)
+            let flagged = try inferAnswer(request, slot.model, &worker.scratch!, into: out)
             if flagged > 0 { slot.metrics.anomalies.increment(by: flagged) }
             return request.outputs.contains(where: \.binary)
                 ? HTTPResponse(status: 200, contentType: "application/octet-stream", inferenceHeaderLength: out.count - binaryBytes(request, slot.model))
@@ -213,9 +211,10 @@ extension AutoencoderServer {
                 }
             }
         }
-        try Self.requireFinite(s.scaled, rowLength: n, what: "scaled input")
-        if wantsLatent { try Self.requireFinite(s.latent, rowLength: k, what: "latent vector") }
-        if wantsScores { try Self.requireFinite(s.errors, rowLength: 1, what: "reconstruction error") }
+        // A row whose score overflows (features far beyond anything the model saw: real captures
+        // have them, a new channel's first jitter) is answered, not refused, so that one row does
+        // not cost a gateway its whole batch: its mse is +inf or NaN (null in JSON) and it is an
+        // anomaly, as `ae detect` counts it.
 
         let threshold = m.threshold
         o.raw(#"{"model_name":"#); m.nameAndVersionJSON.write(0, to: o)
@@ -254,7 +253,7 @@ extension AutoencoderServer {
             case .mse:
                 s.errors.withUnsafeBufferPointer { o.floatItems($0) }
             case .anomaly:
-                for row in 0..<rows { o.raw(s.errors[row] > threshold ? "true," : "false,") }
+                for row in 0..<rows { o.raw(!(s.errors[row] <= threshold) ? "true," : "false,") }
             }
             o.dropLastComma()
             o.raw("]}")
@@ -275,10 +274,10 @@ extension AutoencoderServer {
                     }
                 }
             case .mse: s.errors.withUnsafeBytes { o.append($0.baseAddress!.assumingMemoryBound(to: UInt8.self), $0.count) }
-            case .anomaly: for row in 0..<rows { o.byte(s.errors[row] > threshold ? 1 : 0) }
+            case .anomaly: for row in 0..<rows { o.byte(!(s.errors[row] <= threshold) ? 1 : 0) }
             }
         }
-        return wantsScores ? s.errors.prefix(rows).reduce(0) { $0 + ($1 > threshold ? 1 : 0) } : 0
+        return wantsScores ? s.errors.prefix(rows).reduce(0) { $0 + (!($1 <= threshold) ? 1 : 0) } : 0
     }
 
     /// A header's decimal digits (1…12 of them, nothing else) as a number.

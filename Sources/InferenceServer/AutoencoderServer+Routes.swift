@@ -108,33 +108,48 @@ struct Route {
     }
 
     /// `/v2/models/{name}[/versions/{v}][/ready|/infer]`, `/v2/repository/models/{name}/load|unload`.
+    /// Read segment by segment, without building an array per request.
     private init?(v2 path: String) {
         let models = "/v2/models/", repository = "/v2/repository/models/"
+        if path.hasSuffix("/") { return nil }
         if path.hasPrefix(repository) {
-            let parts = path.dropFirst(repository.count).split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty else { return nil }
-            switch parts[1] {
-            case "load": self.init(.v2Load, name: parts[0])
-            case "unload": self.init(.v2Unload, name: parts[0])
+            var rest = path.dropFirst(repository.count)[...]
+            guard let name = Self.segment(&rest), !name.isEmpty, let action = Self.segment(&rest), rest.isEmpty else { return nil }
+            switch action {
+            case "load": self.init(.v2Load, name: name)
+            case "unload": self.init(.v2Unload, name: name)
             default: return nil
             }
             return
         }
         guard path.hasPrefix(models) else { return nil }
-        var parts = path.dropFirst(models.count).split(separator: "/", maxSplits: 4, omittingEmptySubsequences: false)[...]
-        guard let name = parts.popFirst(), !name.isEmpty else { return nil }
+        var rest = path.dropFirst(models.count)[...]
+        guard let name = Self.segment(&rest), !name.isEmpty else { return nil }
         var version: Substring?
-        if parts.first == "versions" {
-            parts = parts.dropFirst()
-            guard let v = parts.popFirst(), !v.isEmpty else { return nil }
+        var next = Self.segment(&rest)
+        if next == "versions" {
+            guard let v = Self.segment(&rest), !v.isEmpty else { return nil }
             version = v
+            next = Self.segment(&rest)
         }
-        switch (parts.count, parts.first) {
-        case (0, _): self.init(.v2Model, name: name, version: version)
-        case (1, "ready"): self.init(.v2ModelReady, name: name, version: version)
-        case (1, "infer"): self.init(.v2Infer, name: name, version: version)
+        guard rest.isEmpty else { return nil }
+        switch next {
+        case nil: self.init(.v2Model, name: name, version: version)
+        case "ready": self.init(.v2ModelReady, name: name, version: version)
+        case "infer": self.init(.v2Infer, name: name, version: version)
         default: return nil
         }
+    }
+
+    /// The path segment `rest` starts with (nil when none is left); `rest` moves past it and its `/`.
+    private static func segment(_ rest: inout Substring) -> Substring? {
+        if rest.isEmpty { return nil }
+        guard let slash = rest.firstIndex(of: "/") else {
+            defer { rest = rest[rest.endIndex...] }
+            return rest
+        }
+        defer { rest = rest[rest.index(after: slash)...] }
+        return rest[..<slash]
     }
 }
 
@@ -188,13 +203,13 @@ extension AutoencoderServer {
             if let contentType, !Self.isJSON(contentType) { throw .unsupportedMediaType(contentType) }
             let slot = try worker.slot(route.name, in: repository)
             worker.recorder = slot.metrics
-            defer { if !slot.scratch.isSmall { slot.scratch = RequestScratch(slot.model.frozen) } }   // a big batch's buffers are not kept
+            defer { worker.releaseLargeBuffers(slot) }
             do throws(RequestError) {
-                let rows = try slot.model.parser.parse(body, into: &slot.scratch.values)
+                let rows = try slot.model.parser.parse(body, into: &worker.scratch!.values)
                 if route.endpoint == .encode || route.endpoint == .namedEncode {
-                    try encode(rows, slot.model, &slot.scratch, into: out)
+                    try encode(rows, slot.model, &worker.scratch!, into: out)
                 } else {
-                    let flagged = try reconstruct(rows, slot.model, &slot.scratch, into: out)
+                    let flagged = try reconstruct(rows, slot.model, &worker.scratch!, into: out)
                     if flagged > 0 { slot.metrics.anomalies.increment(by: flagged) }
                 }
                 return .ok
@@ -238,11 +253,14 @@ extension AutoencoderServer {
 
     /// `application/json`, any case, optionally followed by parameters (`; charset=utf-8`).
     /// Compared on the header's bytes: this runs on every POST.
-    static func isJSON(_ contentType: UnsafePointer<CChar>) -> Bool {
+    static func isJSON(_ contentType: UnsafePointer<CChar>) -> Bool { isMediaType(contentType, "application/json") }
+
+    /// Whether the header names `type` (any case), optionally followed by parameters.
+    static func isMediaType(_ contentType: UnsafePointer<CChar>, _ type: StaticString) -> Bool {
         let p = UnsafeRawPointer(contentType).assumingMemoryBound(to: UInt8.self)
         var i = 0
         while p[i] == 0x20 || p[i] == 0x09 { i += 1 }
-        for ch in "application/json".utf8 {
+        for ch in UnsafeBufferPointer(start: type.utf8Start, count: type.utf8CodeUnitCount) {
             guard p[i] | 0x20 == ch | 0x20, p[i] != 0 else { return false }
             i += 1
         }

@@ -89,7 +89,7 @@ public final class AutoencoderServer: Sendable {
             boundPort.store(Int(shim_port(server)), ordering: .releasing)
         }
         logger.info("listening", metadata: [
-            "address": "\(configuration.host):\(port)", "models": "\(repository.models.values.map(\.tag).sorted().joined(separator: ", "))",
+            "address": "\(configuration.host):\(port)", "models": "\(Self.list(repository.models.values.map(\.tag)))",
             "threads": "\(configuration.threads)", "auth": "\(auth.tokens.isEmpty ? "off" : "on")",
         ])
     }
@@ -201,6 +201,12 @@ public final class AutoencoderServer: Sendable {
         if logsRequests {
             logger.debug("request", metadata: ["method": "\(method)", "path": "\(path)", "status": "\(response.status)", "micros": "\(elapsed / 1000)"])
         }
+    }
+
+    /// Up to ten names for a log line, then how many more.
+    static func list(_ names: [String]) -> String {
+        let sorted = names.sorted()
+        return sorted.prefix(10).joined(separator: ", ") + (sorted.count > 10 ? " and \(sorted.count - 10) more" : "")
     }
 
     /// StaticString literals are NUL-terminated.

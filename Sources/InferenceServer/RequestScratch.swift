@@ -1,8 +1,9 @@
 import AutoencoderCore
 
-/// The buffers one `/encode` or `/reconstruct` request works in. Each worker keeps one for the
-/// model it serves, so a request allocates nothing in the common case; a large batch grows them
-/// and they are then replaced by small ones.
+/// The buffers one request works in. Each worker keeps one, shared by the models it serves (only
+/// one request runs on a worker at a time), so a request allocates nothing in the common case
+/// and a hundred models cost a hundred sets of weights, not a hundred sets of buffers too; a
+/// large batch grows them and they are then replaced by small ones.
 struct RequestScratch: Sendable {
     /// Rows the forward pass runs at once; bigger batches go through it in chunks.
     static let chunkRows = 64
@@ -26,6 +27,15 @@ struct RequestScratch: Sendable {
     init(_ model: FrozenModel) {
         activations = [Float](repeating: 0, count: Self.chunkRows * model.activationsPerRow)
         unscaled = [Float](repeating: 0, count: model.inputSize)
+    }
+
+    /// Sized for `model`: room for its activations, and `unscaled` exactly one of its rows.
+    @inline(__always)
+    mutating func fit(_ model: FrozenModel) {
+        if activations.count < Self.chunkRows * model.activationsPerRow {
+            activations = [Float](repeating: 0, count: Self.chunkRows * model.activationsPerRow)
+        }
+        if unscaled.count != model.inputSize { unscaled = [Float](repeating: 0, count: model.inputSize) }
     }
 
     var isSmall: Bool { values.capacity <= Self.chunkRows * unscaled.count }

@@ -1,7 +1,7 @@
 import AutoencoderCore
 
 /// What one worker thread keeps between the requests it answers: for each model it has
-/// served, its own `WorkerModel`, that model's request buffers and metrics; and a response
+/// served, its own `WorkerModel` and that model's metrics; the request buffers; and a response
 /// buffer. Only its own thread touches it (the shim tells each request which worker runs it),
 /// so a request takes no lock for its buffers and writes no reference count that another
 /// thread writes too.
@@ -11,18 +11,18 @@ final class WorkerCache: @unchecked Sendable {
         /// The repository's model this slot was built from (compared by identity).
         let source: LoadedModel
         let model: WorkerModel
-        var scratch: RequestScratch
         let metrics: RequestRecorder
 
         init(_ source: LoadedModel, metrics: ServerMetrics) {
             self.source = source
             model = WorkerModel(source)
-            scratch = RequestScratch(model.frozen)
             self.metrics = metrics.recorder(model: source.name)
         }
     }
 
     let output = JSONOutput()
+    /// The request buffers, for whichever model the request is for (`RequestScratch.fit`).
+    var scratch: RequestScratch? = nil
     /// For requests that name no model (probes, metrics, errors before a model is found).
     let metrics: RequestRecorder
     /// The recorder of the request being answered: `metrics`, or its model's. Set by `route`.
@@ -54,9 +54,23 @@ final class WorkerCache: @unchecked Sendable {
         generation = g
     }
 
-    /// The slot of the model named `name`, or of the default model when `name` is nil.
+    /// The slot of the model named `name`, or of the default model when `name` is nil, with
+    /// `scratch` fitted to it.
     @inline(__always)
     func slot(_ name: Substring?, in repository: ModelRepository) throws(HTTPError) -> Slot {
+        let s = try find(name, in: repository)
+        if scratch == nil { scratch = RequestScratch(s.model.frozen) } else { scratch!.fit(s.model.frozen) }
+        return s
+    }
+
+    /// After a request: a big batch's buffers are not kept.
+    @inline(__always)
+    func releaseLargeBuffers(_ slot: Slot) {
+        if let s = scratch, !s.isSmall { scratch = RequestScratch(slot.model.frozen) }
+    }
+
+    @inline(__always)
+    private func find(_ name: Substring?, in repository: ModelRepository) throws(HTTPError) -> Slot {
         refresh(from: repository)
         if let name {
             let key = String(name)

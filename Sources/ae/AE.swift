@@ -6,6 +6,6 @@ struct AE: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ae",
         abstract: "Train and use the N-BaIoT autoencoder offline.",
-        subcommands: [Train.self, Encode.self, Evaluate.self, Inspect.self, Features.self, Detect.self, Replay.self, Synth.self]
+        subcommands: [Train.self, Encode.self, Evaluate.self, Inspect.self, Features.self, Detect.self, Agent.self, Replay.self, Synth.self]
     )
 }

@@ -60,6 +60,9 @@ import Testing
         #expect(try c.request("GET", "/v2/models/zz").status == 404)
         #expect(try c.request("GET", "/v2/models/model/infer").status == 405)
         #expect(try c.request("GET", "/v2/models/model/explain").status == 404)
+        for path in ["/v2/models/model/", "/v2/models//ready", "/v2/models/model/versions//infer", "/v2/models/model/versions/x/ready/more", "/v2/repository/models/model/load/x"] {
+            #expect(try c.request("GET", path).status == 404, "\(path)")
+        }
     }
 
     @Test func jsonInferenceMatchesTheOfflineModel() throws {
@@ -99,6 +102,23 @@ import Testing
         let one = try c.request("POST", "/v2/models/model/infer", json: #"{"inputs":[{"name":"features","shape":[\#(Self.n)],"datatype":"FP32","data":[\#(rows[0].map { "\($0)" }.joined(separator: ","))]}],"outputs":[{"name":"anomaly"},{"name":"latent"}]}"#).object
         #expect((one["outputs"] as? [[String: Any]])?.map { $0["name"] as? String } == ["anomaly", "latent"])
         #expect(Self.output(one, "latent")?["shape"] as? [Int] == [1, 3])
+    }
+
+    /// A row whose score overflows is answered as an anomaly (mse null in JSON, +inf or NaN in
+    /// binary), unlike /reconstruct's 400: one such row must not cost a gateway its batch.
+    @Test func aRowWhoseScoreOverflowsIsAnAnomalyNotARefusal() throws {
+        let server = try ServerHarness.start(in: dir)
+        defer { server.shutdown() }
+        let c = try TestHTTPClient(port: server.port)
+        var rows = ServerHarness.rows(3)
+        rows[1] = rows[1].map { _ in 3e38 }
+        let flat = rows.joined().map { "\($0)" }.joined(separator: ",")
+        let r = try c.request("POST", "/v2/models/model/infer", json: #"{"inputs":[{"name":"features","shape":[3,\#(Self.n)],"datatype":"FP64","data":[\#(flat)]}],"outputs":[{"name":"mse"},{"name":"anomaly"}]}"#)
+        #expect(r.status == 200, "\(r.text)")
+        let mse = Self.output(r.object, "mse")?["data"] as? [Any] ?? []
+        #expect(mse.count == 3 && mse[1] is NSNull && mse[0] is Double && mse[2] is Double, "\(r.text)")
+        #expect((Self.output(r.object, "anomaly")?["data"] as? [Bool])?[1] == true)
+        #expect(try c.request("POST", "/reconstruct", json: #"{"features": \#(ServerHarness.json(rows[1]))}"#).status == 400)
     }
 
     @Test func binaryTensorsInAndOut() throws {

@@ -66,6 +66,19 @@ import Testing
             let rec = try c.request("POST", "/v1/models/\(name)/reconstruct", json: Self.body)
             #expect(rec.status == 200 && rec.object["mse"] is Double)
         }
+        // Models of other shapes take turns on the same workers (their buffers are shared).
+        let wide = ServerHarness.model(seed: 6, hidden: [12, 9], latent: 4)
+        _ = ServerHarness.writeModel(wide, to: dir, name: "wide.safetensors")
+        #expect(server.reload())
+        let wideLatent = wide.encode(FeatureTable(featureNames: ServerHarness.features, values: Self.row, targets: nil, source: "test")).map(Double.init)
+        for _ in 0..<4 {
+            #expect(Self.close(try c.request("POST", "/v1/models/wide/encode", json: Self.body).object["latent"] as? [Double], wideLatent))
+            #expect(Self.close(try c.request("POST", "/v1/models/a/encode", json: Self.body).object["latent"] as? [Double], Self.latent(seed: 1)))
+            #expect(try c.request("POST", "/v1/models/wide/reconstruct", json: Self.body).status == 200)
+        }
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("wide.safetensors"))
+        #expect(server.reload())
+
         // The unnamed routes serve the default.
         #expect(Self.close(try c.request("POST", "/encode", json: Self.body).object["latent"] as? [Double], Self.latent(seed: 2)))
         #expect((try c.request("GET", "/model").object["name"] as? String)?.hasPrefix("b@") == true)
@@ -82,7 +95,7 @@ import Testing
 
         let metrics = try c.request("GET", "/metrics").text
         #expect(metrics.contains("ae_models_loaded 3"), "\(metrics)")
-        #expect(metrics.contains(#"ae_http_requests_total{model="a",route="/v1/models/{name}/encode",status="200"} 1"#))
+        #expect(metrics.contains(#"ae_http_requests_total{model="a",route="/v1/models/{name}/encode",status="200"} 5"#))
         #expect(metrics.contains(#"ae_http_requests_total{model="b",route="/encode",status="200"} 1"#))
         #expect(metrics.contains(#"ae_model_info{model="c.v2",version=""#))
         #expect(!metrics.contains(#"model="zz""#))   // an unknown name makes no series

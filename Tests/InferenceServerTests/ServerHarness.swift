@@ -11,9 +11,9 @@ enum ServerHarness {
 
 
     /// A small model with random weights (no training needed to test serving).
-    static func model(seed: UInt64 = 1, threshold: Float = 0.02) -> TrainedModel {
+    static func model(seed: UInt64 = 1, threshold: Float = 0.02, hidden: [Int] = [5], latent: Int = 3) -> TrainedModel {
         let n = features.count
-        let net = Autoencoder(inputSize: n, hidden: [5], latent: 3, seed: seed)
+        let net = Autoencoder(inputSize: n, hidden: hidden, latent: latent, seed: seed)
         let scaler = MinMaxScaler(scale: (0..<n).map { 1.0 / Double(10 * ($0 + 1)) }, min: (0..<n).map { -Double($0) * 0.1 })
         let summary = TrainingSummary(epochsRun: 1, finalLoss: 0.1, finalValLoss: 0.1, bestEpoch: 1, trainRows: 10, validationRows: 3,
                                       rows: "benign", seed: seed, batchSize: 32, learningRate: 0.001, dataSHA256: "00", date: "2026-11-29T00:00:00Z", thresholdRows: 3)

@@ -162,20 +162,22 @@ struct Route: ParsableCommand {
     @Option var requests = 200_000
     @Option var runs = 5
     @Option(help: "threads answering at once (each does requests / threads); shows what they pay for sharing") var threads = 1
+    @Option(help: "OIP v2 binary bodies: the Inference-Header-Content-Length (the JSON part's bytes)") var inferenceHeaderLength: Int?
     func run() throws {
         var config = ServerConfiguration()
         config.modelPath = model
         config.logLevel = "warning"
         let server = try AutoencoderServer(configuration: config)
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: body)))
-        let first = server.respond(method: "POST", path: path, contentType: "application/json", body: bytes)
+        let header = inferenceHeaderLength
+        let first = server.respond(method: "POST", path: path, contentType: "application/json", inferenceHeaderLength: header, body: bytes)
         guard first.status == 200 else { throw ValidationError("\(path) answered \(first.status): \(String(decoding: first.body, as: UTF8.self))") }
         var times: [Double] = []
         let threads = max(threads, 1), each = requests / max(threads, 1)
         for _ in 0..<runs {
             let t = now()
             DispatchQueue.concurrentPerform(iterations: threads) { _ in
-                for _ in 0..<each { _ = server.respond(method: "POST", path: path, contentType: "application/json", body: bytes) }
+                for _ in 0..<each { _ = server.respond(method: "POST", path: path, contentType: "application/json", inferenceHeaderLength: header, body: bytes) }
             }
             times.append(now() - t)
         }

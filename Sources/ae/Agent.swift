@@ -1,0 +1,297 @@
+import ArgumentParser
+import AutoencoderCore
+import Foundation
+import Synchronization
+import TrafficFeatures
+
+/// `ae agent`: what a gateway runs. Packets in (a live interface or a capture), the 115 features
+/// computed here, each device's consecutive rows batched and sent to the service (OIP v2, FP64
+/// binary tensors: no number is written as text), the per-row verdicts voted over the model's
+/// window here (windows span batches), alerts out.
+struct Agent: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Capture, compute features, send each device's rows to ae-server in batches, and raise window-voted alerts.",
+        discussion: """
+        Devices and models as for `ae detect` (--devices: device MAC or IP → model name; \
+        --default-model for other hosts); the models are the server's (GET /v1/models/{name} gives \
+        their features, threshold and ws*). A device's rows go out when --batch of them are \
+        buffered or the oldest has waited --flush-ms. Batches wait in a queue of at most \
+        --queue-rows rows for one sender on one keep-alive connection; a connection failure or a \
+        5xx is retried with backoff (0.1 s doubling to 2 s) for as long as it takes. When the \
+        queue is full, a capture file waits; a live capture drops the new batch. Every dropped row \
+        is counted by reason (queue_full, rejected: the service answered 4xx, shutdown) and logged. \
+        SIGINT/SIGTERM: the capture stops, buffered rows are sent (for at most --drain-seconds), \
+        the open alerts and the summary are written, exit 0.
+        """)
+
+    @Option(help: "A capture file (pcap or pcapng) to read instead of an interface.") var pcap: String?
+    @Option(help: "Capture live from this interface (root or CAP_NET_RAW).") var interface: String?
+    @Option(help: "Stop after this many packets.") var count: Int?
+    @Option(help: "Stop after this many seconds.") var duration: Double?
+    @Option(help: "The service: http://HOST:PORT of ae-server.") var server: String
+    @Option(help: "JSON object: device MAC or IP address → model name.") var devices: String?
+    @Option(name: .customLong("default-model"), help: "Send rows of hosts not in --devices to this model (default: skip them).")
+    var defaultModel: String?
+    @Option(help: "Rows per batch.") var batch = 256
+    @Option(name: .customLong("flush-ms"), help: "Send a device's rows when the oldest has waited this long.") var flushMs = 200
+    @Option(name: .customLong("queue-rows"), help: "Most rows waiting to be sent (bounds memory).") var queueRows = 131_072
+    @Option(name: .customLong("drain-seconds"), help: "At the end, how long buffered rows may take to be sent.") var drainSeconds = 10.0
+    @Option(help: "Write the alerts (JSON Lines) to this file instead of stdout.") var alerts: String?
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics on this port (GET /metrics, 127.0.0.1 unless --metrics-host).")
+    var metricsPort: Int?
+    @Option(name: .customLong("metrics-host"), help: "Address for --metrics-port.") var metricsHost = "127.0.0.1"
+    @Option(name: .customLong("token-file"), help: "A file whose first line is the bearer token for the service (or AE_AGENT_TOKEN).")
+    var tokenFile: String?
+    @Option(help: "nbaiot (the published data, default) or kitsune.") var compat: String = "nbaiot"
+    @Flag(name: .customLong("skip-bad"), help: "Skip malformed capture records (counted).") var skipBad = false
+    @Flag(help: "Overwrite --alerts if it exists.") var force = false
+
+    func run() throws {
+        guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune, got '\(compat)'") }
+        guard (pcap == nil) != (interface == nil) else { throw CLIError("give --pcap FILE or --interface IF, one of them") }
+        guard devices != nil || defaultModel != nil else { throw CLIError("give --devices FILE or --default-model NAME, or both") }
+        guard (1...4096).contains(batch) else { throw CLIError("--batch must be 1…4096 rows") }
+        guard flushMs >= 1 else { throw CLIError("--flush-ms must be at least 1") }
+        guard queueRows >= batch else { throw CLIError("--queue-rows must be at least --batch (\(batch))") }
+        guard drainSeconds >= 0, drainSeconds.isFinite else { throw CLIError("--drain-seconds must be ≥ 0") }
+        if let count, count < 1 { throw CLIError("--count must be at least 1") }
+        if let duration, !(duration > 0 && duration.isFinite) { throw CLIError("--duration must be > 0 seconds") }
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw CLIError("--metrics-port must be 0…65535") }
+        if let alerts { try Output.checkWritable(alerts, force: force) }
+        var token = ProcessInfo.processInfo.environment["AE_AGENT_TOKEN"]
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else { throw CLIError("\(tokenFile): cannot read the token file") }
+            token = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+
+        let addresses = AddressTable()
+        let map = try DeviceMap(devices.map(Detect.readDevices) ?? [], source: devices ?? "", addresses: addresses)
+        let probe = try ServiceClient(url: server)
+        var models: [String: ServedModel] = [:]
+        func model(_ name: String, for what: String) throws -> ServedModel {
+            if let m = models[name] { return m }
+            guard DeviceMap.isModelName(name) else { throw CLIError("\(what): '\(name)' is not a model name (1–64 of A–Z a–z 0–9 _ . -)") }
+            let m = try ServedModel.fetch(name, from: probe, token: token, for: what)
+            models[name] = m
+            return m
+        }
+        var states = try map.devices.map { d in AgentDevice(label: d.address, model: try model(d.model, for: "\(devices!): '\(d.address)'"), batch: batch) }
+        let fallback = try defaultModel.map { try model($0, for: "--default-model") }
+        var hostStates: [Int32: Int] = [:]
+
+        Output.stderr("ae agent: \(states.count) device(s)\(fallback != nil ? " and other hosts" : ""), model(s) \(models.keys.sorted().joined(separator: ", ")); sending to \(server)\n")
+        let counters = AgentCounters()
+        let alertSink = try TextSink(path: alerts)
+        let sender = BatchSender(client: try ServiceClient(url: server), token: token, capacity: queueRows, counters: counters, alerts: alertSink)
+        let metrics = try metricsPort.map { try MetricsListener(host: metricsHost, port: $0, counters: counters) }
+        if let metrics { Output.stderr("metrics on http://\(metricsHost):\(metrics.port)/metrics\n") }
+
+        var extractor = FeatureExtractor(mode: mode, idleTimeout: 3600, addresses: addresses)
+        var capture = pcap.map { CaptureReader(path: $0, skipBad: skipBad, addresses: addresses) }
+            ?? CaptureReader(interface: interface!, addresses: addresses)
+        let live = capture.isLive
+        signal(SIGINT) { _ in CaptureReader.interrupt(); AgentCounters.stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in CaptureReader.interrupt(); AgentCounters.stopRequested.store(true, ordering: .relaxed) }
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+
+        let deadline = duration.map { Date().addingTimeInterval($0) }
+        let limit = count ?? .max
+        let flushAfter = Double(flushMs) / 1000
+        var packets = 0, unmapped = 0
+        /// Hands a device's buffered rows to the sender (waiting for room with a file; dropping
+        /// them, counted, live).
+        func ship(_ d: AgentDevice) {
+            guard let b = d.take() else { return }
+            sender.enqueue(b, wait: !live)
+        }
+        func flushDue() {
+            let now = AgentCounters.now()
+            for d in states where d.rows > 0 && now - d.since >= flushAfter { ship(d) }
+        }
+        var lastCheck = AgentCounters.now()
+        capture.shouldStop = {
+            let now = AgentCounters.now()
+            if now - lastCheck >= 0.01 { lastCheck = now; flushDue() }
+            return packets >= limit || deadline.map { Date() >= $0 } == true || (!live && AgentCounters.stopRequested.load(ordering: .relaxed))
+        }
+        if live { capture.onOpen = { Output.stderr("ae agent: capturing on \(interface!)\n") } }
+        var row = [Double](repeating: 0, count: FeatureNames.count)
+        let start = Date()
+        try row.withUnsafeMutableBufferPointer { row in
+            try capture.forEach { p in
+                packets += 1
+                counters.packets.add(1, ordering: .relaxed)
+                extractor.process(p, into: row.baseAddress!)
+                var index = map.device(of: p)
+                if index == nil, let fallback {
+                    index = hostStates[p.srcMAC]
+                    if index == nil {
+                        index = states.count
+                        hostStates[p.srcMAC] = states.count
+                        states.append(AgentDevice(label: addresses.name(p.srcMAC), model: fallback, batch: batch))
+                    }
+                }
+                guard let index else { unmapped += 1; return }
+                let d = states[index]
+                d.append(UnsafePointer(row.baseAddress!), packet: packets, time: p.time)
+                if d.rows == batch { ship(d) }
+            }
+        }
+        for d in states { ship(d) }
+        let drained = sender.finish(within: drainSeconds)
+        for d in states { if let alert = d.vote.close(ended: false) { alertSink.write(alert) } }
+        try alertSink.close()
+        metrics?.stop()
+        let seconds = Date().timeIntervalSince(start)
+
+        let table = Table(header: ["device", "model", "ws", "rows", "windows", "anomalous", "alerts"],
+                          rows: states.map { d in
+                              [d.label, d.model.name, String(d.model.windowSize), String(d.vote.rows), String(d.vote.stream.windows),
+                               String(d.vote.stream.anomalous), String(d.vote.alerts)]
+                          })
+        var summary = table.text + "\n"
+        summary += "\(packets) packets in \(String(format: "%.2f", seconds)) s; \(counters.rowsSent.load(ordering: .relaxed)) rows sent in "
+        summary += "\(counters.batches.load(ordering: .relaxed)) batches, \(counters.retries.load(ordering: .relaxed)) retries"
+        summary += ", \(states.reduce(0) { $0 + $1.vote.alerts }) alert(s)"
+        for (reason, n) in counters.dropSummary() where n > 0 { summary += "; \(n) rows dropped (\(reason))" }
+        if !drained { summary += "; the drain timed out" }
+        if capture.dropped > 0 { summary += "; \(capture.dropped) packets dropped by the kernel" }
+        if unmapped > 0 { summary += "; \(unmapped) packets from hosts with no device, skipped" }
+        summary += "\n"
+        if alerts == nil { Output.stderr(summary) } else { print(summary, terminator: "") }
+    }
+}
+
+/// A model as the service describes it: where its features are in the extractor's row, its
+/// threshold and window.
+struct ServedModel: Sendable {
+    let name: String
+    let columns: [Int]
+    let threshold: Float
+    let windowSize: Int
+
+    /// `GET /v1/models/{name}`, retried for up to 30 s while the service is not up yet.
+    static func fetch(_ name: String, from client: ServiceClient, token: String?, for what: String) throws -> ServedModel {
+        let headers = token.map { [("Authorization", "Bearer \($0)")] } ?? []
+        var wait = 0.1, waited = 0.0
+        while true {
+            do {
+                let r = try client.request("GET", "/v1/models/\(name)", headers: headers)
+                guard r.status == 200 else {
+                    let why = ((try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any])?["error"] as? String ?? "status \(r.status)"
+                    if r.status >= 500, waited < 30 { throw ServiceClient.Failure(description: why) }
+                    throw CLIError("\(what): the service has no model '\(name)': \(why)")
+                }
+                guard let o = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any],
+                      let features = o["feature_names"] as? [String], let threshold = o["threshold"] as? Double else {
+                    throw CLIError("\(what): the service's metadata of '\(name)' has no feature_names or threshold")
+                }
+                let position = Dictionary(uniqueKeysWithValues: FeatureNames.all.enumerated().map { ($1, $0) })
+                let columns = try features.map { f in
+                    guard let j = position[f] else { throw CLIError("\(what): model '\(name)' takes feature '\(f)', which the extractor does not give") }
+                    return j
+                }
+                return ServedModel(name: name, columns: columns, threshold: Float(threshold), windowSize: o["window_size"] as? Int ?? 1)
+            } catch let e as ServiceClient.Failure {
+                if waited >= 30 { throw CLIError("\(what): cannot reach the service for model '\(name)': \(e)") }
+                Thread.sleep(forTimeInterval: wait)
+                waited += wait
+                wait = min(wait * 2, 2)
+            }
+        }
+    }
+}
+
+/// One device's rows waiting to be sent, and its window vote over the verdicts that come back.
+final class AgentDevice: @unchecked Sendable {
+    let label: String
+    let model: ServedModel
+    let vote: AgentVote
+    private let capacity: Int
+    private(set) var rows = 0
+    /// When the oldest buffered row arrived (monotonic seconds).
+    private(set) var since = 0.0
+    private var values: [Double] = []
+    private var stamps: [(packet: Int, time: Double)] = []
+
+    init(label: String, model: ServedModel, batch: Int) {
+        self.label = label
+        self.model = model
+        capacity = batch
+        vote = AgentVote(label: label, model: model)
+        values.reserveCapacity(batch * model.columns.count)
+    }
+
+    func append(_ row: UnsafePointer<Double>, packet: Int, time: Double) {
+        if rows == 0 { since = AgentCounters.now() }
+        for j in model.columns { values.append(row[j]) }
+        stamps.append((packet, time))
+        rows += 1
+    }
+
+    /// The buffered rows as a batch, and the buffer empty; nil when there are none.
+    func take() -> AgentBatch? {
+        guard rows > 0 else { return nil }
+        let b = AgentBatch(device: self, rows: rows, values: values, stamps: stamps)
+        values.removeAll(keepingCapacity: true)
+        stamps.removeAll(keepingCapacity: true)
+        rows = 0
+        return b
+    }
+}
+
+struct AgentBatch: @unchecked Sendable {
+    let device: AgentDevice
+    let rows: Int
+    let values: [Double]
+    let stamps: [(packet: Int, time: Double)]
+}
+
+/// A device's window vote over the service's per-row verdicts (the sender's thread only), and the
+/// alert it has open: `ae detect`'s alerts, without the top features (the service's answer
+/// carries the score, not the reconstruction).
+final class AgentVote: @unchecked Sendable {
+    let label: String
+    let model: ServedModel
+    var stream: WindowVote.Stream
+    var rows = 0
+    var alerts = 0
+    private var open: (firstPacket: Int, firstTime: Double, lastPacket: Int, lastTime: Double, windows: Int, maxMSE: Float)?
+
+    init(label: String, model: ServedModel) {
+        self.label = label
+        self.model = model
+        stream = WindowVote.Stream(size: model.windowSize)
+    }
+
+    /// One row's verdict; an alert line when a run of anomalous windows has just ended.
+    func add(packet: Int, time: Double, mse: Float, anomaly: Bool) -> String? {
+        rows += 1
+        switch stream.add(anomaly) {
+        case true?:
+            var a = open ?? (packet, time, packet, time, 0, -.infinity)
+            a.lastPacket = packet
+            a.lastTime = time
+            a.windows += 1
+            if !(mse <= a.maxMSE) { a.maxMSE = mse }
+            open = a
+            return nil
+        case false?: return close()
+        case nil: return nil
+        }
+    }
+
+    func close(ended: Bool = true) -> String? {
+        guard let a = open else { return nil }
+        open = nil
+        alerts += 1
+        return #"{"device":\#(DeviceRun.quoted(label)),"model":\#(DeviceRun.quoted(model.name)),"first_packet":\#(a.firstPacket),"#
+            + #""last_packet":\#(a.lastPacket),"first_time":\#(a.firstTime),"last_time":\#(a.lastTime),"windows":\#(a.windows),"#
+            + #""window_size":\#(model.windowSize),"max_mse":\#(DeviceRun.number(a.maxMSE)),"threshold":\#(DeviceRun.number(model.threshold)),"#
+            + #""ended":\#(ended)}"# + "\n"
+    }
+}
