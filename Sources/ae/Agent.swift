@@ -34,7 +34,7 @@ struct Agent: ParsableCommand {
     var defaultModel: String?
     @Option(help: "Rows per batch.") var batch = 256
     @Option(name: .customLong("flush-ms"), help: "Send a device's rows when the oldest has waited this long.") var flushMs = 200
-    @Option(name: .customLong("queue-rows"), help: "Most rows waiting to be sent (bounds memory).") var queueRows = 131_072
+    @Option(name: .customLong("queue-rows"), help: "Most rows waiting to be sent (bounds memory).") var queueRows = 16_384
     @Option(name: .customLong("drain-seconds"), help: "At the end, how long buffered rows may take to be sent.") var drainSeconds = 10.0
     @Option(help: "Write the alerts (JSON Lines) to this file instead of stdout.") var alerts: String?
     @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics on this port (GET /metrics, 127.0.0.1 unless --metrics-host).")

@@ -68,7 +68,8 @@ final class BatchSender: @unchecked Sendable {
     private let counters: AgentCounters
     private let alerts: TextSink
     private let condition = NSCondition()
-    private var queue: [AgentBatch] = []
+    /// Batches in order; a sent one's slot is emptied at once, so the queue holds only what waits.
+    private var queue: [AgentBatch?] = []
     private var head = 0
     private var queuedRows = 0
     private var finishing = false
@@ -130,9 +131,10 @@ final class BatchSender: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let b = queue[head]
+            let b = queue[head]!
+            queue[head] = nil
             head += 1
-            if head > 1024, head * 2 > queue.count { queue.removeFirst(head); head = 0 }
+            if head >= 256, head * 2 >= queue.count { queue.removeFirst(head); head = 0 }
             condition.unlock()
             send(b)
             condition.lock()
