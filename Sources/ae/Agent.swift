@@ -43,6 +43,8 @@ struct Agent: ParsableCommand {
     @Option(name: .customLong("token-file"), help: "A file whose first line is the bearer token for the service (or AE_AGENT_TOKEN).")
     var tokenFile: String?
     @Option(help: "nbaiot (the published data, default) or kitsune.") var compat: String = "nbaiot"
+    @Option(name: .customLong("warm-up"), help: "Seconds from the first packet whose packets only warm the extractor's statistics up (not sent).")
+    var warmUp: Double = 0
     @Flag(name: .customLong("skip-bad"), help: "Skip malformed capture records (counted).") var skipBad = false
     @Flag(help: "Overwrite --alerts if it exists.") var force = false
 
@@ -54,6 +56,7 @@ struct Agent: ParsableCommand {
         guard flushMs >= 1 else { throw CLIError("--flush-ms must be at least 1") }
         guard queueRows >= batch else { throw CLIError("--queue-rows must be at least --batch (\(batch))") }
         guard drainSeconds >= 0, drainSeconds.isFinite else { throw CLIError("--drain-seconds must be ≥ 0") }
+        guard warmUp >= 0, warmUp.isFinite else { throw CLIError("--warm-up must be ≥ 0 seconds") }
         if let count, count < 1 { throw CLIError("--count must be at least 1") }
         if let duration, !(duration > 0 && duration.isFinite) { throw CLIError("--duration must be > 0 seconds") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw CLIError("--metrics-port must be 0…65535") }
@@ -101,7 +104,8 @@ struct Agent: ParsableCommand {
         let deadline = duration.map { Date().addingTimeInterval($0) }
         let limit = count ?? .max
         let flushAfter = Double(flushMs) / 1000
-        var packets = 0, unmapped = 0
+        var packets = 0, unmapped = 0, warming = 0
+        var sendFrom = -Double.infinity   // the first packet's time + --warm-up
         /// Hands a device's buffered rows to the sender (waiting for room with a file; dropping
         /// them, counted, live).
         func ship(_ d: AgentDevice) {
@@ -126,6 +130,8 @@ struct Agent: ParsableCommand {
                 packets += 1
                 counters.packets.add(1, ordering: .relaxed)
                 extractor.process(p, into: row.baseAddress!)
+                if packets == 1 { sendFrom = p.time + warmUp }
+                if p.time < sendFrom { warming += 1; return }
                 var index = map.device(of: p)
                 if index == nil, let fallback {
                     index = hostStates[p.srcMAC]
@@ -159,6 +165,7 @@ struct Agent: ParsableCommand {
         summary += ", \(states.reduce(0) { $0 + $1.vote.alerts }) alert(s)"
         for (reason, n) in counters.dropSummary() where n > 0 { summary += "; \(n) rows dropped (\(reason))" }
         if !drained { summary += "; the drain timed out" }
+        if warming > 0 { summary += "; \(warming) packets in the warm-up, not sent" }
         if capture.dropped > 0 { summary += "; \(capture.dropped) packets dropped by the kernel" }
         if unmapped > 0 { summary += "; \(unmapped) packets from hosts with no device, skipped" }
         summary += "\n"
