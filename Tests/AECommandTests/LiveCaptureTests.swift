@@ -47,9 +47,10 @@ struct LiveCaptureTests {
         let out = Pipe(), err = Pipe()
         private let lock = NSLock()
         private var errText = ""
-        init(_ ns: String, _ args: [String], in dir: URL) throws {
+        /// `binary`: `ae` unless another (ae-server).
+        init(_ ns: String, _ args: [String], in dir: URL, binary: String? = nil) throws {
             process.executableURL = URL(fileURLWithPath: ipTool!)
-            process.arguments = ["netns", "exec", ns, AECommandTests.binary!] + args
+            process.arguments = ["netns", "exec", ns, binary ?? AECommandTests.binary!] + args
             process.currentDirectoryURL = dir
             process.standardOutput = out
             process.standardError = err
