@@ -81,6 +81,7 @@ let package = Package(
                 "AutoencoderCore",
                 "TrafficFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
         .executableTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AutoencoderCore
+import Configuration
 import Foundation
 import Synchronization
 import TrafficFeatures
@@ -28,27 +29,53 @@ struct Agent: ParsableCommand {
     @Option(help: "Capture live from this interface (root or CAP_NET_RAW).") var interface: String?
     @Option(help: "Stop after this many packets.") var count: Int?
     @Option(help: "Stop after this many seconds.") var duration: Double?
-    @Option(help: "The service: http://HOST:PORT of ae-server.") var server: String
-    @Option(help: "JSON object: device MAC or IP address → model name.") var devices: String?
+    @Option(help: "A JSON file of settings (keys as the flags, snake_case: server, batch, flush_ms, …); AE_AGENT_* variables override it, flags override both.")
+    var config: String?
+    @Option(name: .customLong("server"), help: "The service: http://HOST:PORT of ae-server.") var serverFlag: String?
+    @Option(name: .customLong("devices"), help: "JSON object: device MAC or IP address → model name.") var devicesFlag: String?
     @Option(name: .customLong("default-model"), help: "Send rows of hosts not in --devices to this model (default: skip them).")
-    var defaultModel: String?
-    @Option(help: "Rows per batch.") var batch = 256
-    @Option(name: .customLong("flush-ms"), help: "Send a device's rows when the oldest has waited this long.") var flushMs = 200
-    @Option(name: .customLong("queue-rows"), help: "Most rows waiting to be sent (bounds memory).") var queueRows = 16_384
-    @Option(name: .customLong("drain-seconds"), help: "At the end, how long buffered rows may take to be sent.") var drainSeconds = 10.0
-    @Option(help: "Write the alerts (JSON Lines) to this file instead of stdout.") var alerts: String?
-    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics on this port (GET /metrics, 127.0.0.1 unless --metrics-host).")
-    var metricsPort: Int?
-    @Option(name: .customLong("metrics-host"), help: "Address for --metrics-port.") var metricsHost = "127.0.0.1"
+    var defaultModelFlag: String?
+    @Option(name: .customLong("batch"), help: "Rows per batch (default 256).") var batchFlag: Int?
+    @Option(name: .customLong("flush-ms"), help: "Send a device's rows when the oldest has waited this long (default 200).") var flushMsFlag: Int?
+    @Option(name: .customLong("queue-rows"), help: "Most rows waiting to be sent; bounds memory (default 16384).") var queueRowsFlag: Int?
+    @Option(name: .customLong("drain-seconds"), help: "At the end, how long buffered rows may take to be sent (default 10).") var drainSecondsFlag: Double?
+    @Option(name: .customLong("alerts"), help: "Write the alerts (JSON Lines) to this file instead of stdout.") var alertsFlag: String?
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics on this port (GET /metrics; 0 picks one).")
+    var metricsPortFlag: Int?
+    @Option(name: .customLong("metrics-host"), help: "Address for --metrics-port (default 127.0.0.1).") var metricsHostFlag: String?
     @Option(name: .customLong("token-file"), help: "A file whose first line is the bearer token for the service (or AE_AGENT_TOKEN).")
-    var tokenFile: String?
+    var tokenFileFlag: String?
     @Option(help: "nbaiot (the published data, default) or kitsune.") var compat: String = "nbaiot"
-    @Option(name: .customLong("warm-up"), help: "Seconds from the first packet whose packets only warm the extractor's statistics up (not sent).")
-    var warmUp: Double = 0
+    @Option(name: .customLong("warm-up"), help: "Seconds from the first packet whose packets only warm the extractor's statistics up (not sent; default 0).")
+    var warmUpFlag: Double?
+
+    /// The flags given, as configuration overrides.
+    var overrides: [String: ConfigValue] {
+        var o: [String: ConfigValue] = [:]
+        func set(_ key: String, _ content: ConfigContent?) { if let content { o[key] = ConfigValue(content, isSecret: false) } }
+        set("server", serverFlag.map { .string($0) })
+        set("devices", devicesFlag.map { .string($0) })
+        set("default_model", defaultModelFlag.map { .string($0) })
+        set("batch", batchFlag.map { .int($0) })
+        set("flush_ms", flushMsFlag.map { .int($0) })
+        set("queue_rows", queueRowsFlag.map { .int($0) })
+        set("drain_seconds", drainSecondsFlag.map { .double($0) })
+        set("warm_up", warmUpFlag.map { .double($0) })
+        set("alerts", alertsFlag.map { .string($0) })
+        set("metrics_port", metricsPortFlag.map { .int($0) })
+        set("metrics_host", metricsHostFlag.map { .string($0) })
+        set("token_file", tokenFileFlag.map { .string($0) })
+        return o
+    }
     @Flag(name: .customLong("skip-bad"), help: "Skip malformed capture records (counted).") var skipBad = false
     @Flag(help: "Overwrite --alerts if it exists.") var force = false
 
     func run() throws {
+        let settings = try AgentSettings.load(file: config, overrides: overrides)
+        guard let server = settings.server else { throw CLIError("give --server http://HOST:PORT (or server in --config, or AE_AGENT_SERVER)") }
+        let devices = settings.devices, defaultModel = settings.defaultModel, alerts = settings.alerts, tokenFile = settings.tokenFile
+        let batch = settings.batch, flushMs = settings.flushMs, queueRows = settings.queueRows, drainSeconds = settings.drainSeconds
+        let warmUp = settings.warmUp, metricsPort = settings.metricsPort, metricsHost = settings.metricsHost
         guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune, got '\(compat)'") }
         guard (pcap == nil) != (interface == nil) else { throw CLIError("give --pcap FILE or --interface IF, one of them") }
         guard devices != nil || defaultModel != nil else { throw CLIError("give --devices FILE or --default-model NAME, or both") }

@@ -118,6 +118,19 @@ import Testing
         let mine = try alerts("agent.jsonl"), theirs = try alerts("detect.jsonl")
         #expect(!mine.isEmpty && mine == theirs, "agent \(mine.count) alerts, detect \(theirs.count)")
 
+        // The same from a settings file (the server's scheme: flags over AE_AGENT_* over the file).
+        try #"{"server": "http://127.0.0.1:\#(port)", "devices": "devices.json", "default_model": "plain", "batch": 500, "drain_seconds": 5}"#
+            .write(toFile: path("agent.json"), atomically: true, encoding: .utf8)
+        let configured = try ae(["agent", "--pcap", DetectCommandTests.capture, "--config", "agent.json", "--batch", "100", "--alerts", "again.jsonl"])
+        #expect(configured.status == 0 && configured.out.contains("38363 rows sent"), "\(configured.err)")
+        #expect(try alerts("again.jsonl") == theirs)
+        try #"{"server": "http://127.0.0.1:1", "batchsize": 5}"#.write(toFile: path("typo.json"), atomically: true, encoding: .utf8)
+        let typo = try ae(["agent", "--pcap", DetectCommandTests.capture, "--config", "typo.json"])
+        #expect(typo.status != 0 && typo.err.contains("unknown key(s) batchsize"), "\(typo.err)")
+        try #"{"server": "http://127.0.0.1:1", "batch": "many"}"#.write(toFile: path("type.json"), atomically: true, encoding: .utf8)
+        let type = try ae(["agent", "--pcap", DetectCommandTests.capture, "--config", "type.json"])
+        #expect(type.status != 0 && type.err.contains("'batch'"), "\(type.err)")
+
         // Refusals name what is wrong.
         let bad = try ae(["agent", "--pcap", DetectCommandTests.capture, "--server", "http://127.0.0.1:\(port)", "--default-model", "nope"])
         #expect(bad.status != 0 && bad.err.contains("no model 'nope'"), "\(bad.err)")
