@@ -120,13 +120,7 @@ struct Agent: ParsableCommand {
         var capture = pcap.map { CaptureReader(path: $0, skipBad: skipBad, addresses: addresses) }
             ?? CaptureReader(interface: interface!, addresses: addresses)
         let live = capture.isLive
-        signal(SIGINT) { _ in CaptureReader.interrupt(); AgentCounters.stopRequested.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in CaptureReader.interrupt(); AgentCounters.stopRequested.store(true, ordering: .relaxed) }
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        sigaddset(&stopSignals, SIGINT)
-        sigaddset(&stopSignals, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+        trapStopSignals { _ in CaptureReader.interrupt(); AgentCounters.stopRequested.store(true, ordering: .relaxed) }
 
         let deadline = duration.map { Date().addingTimeInterval($0) }
         let limit = count ?? .max

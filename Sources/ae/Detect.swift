@@ -86,14 +86,8 @@ struct Detect: ParsableCommand {
         if capture.isLive {
             // SIGINT and SIGTERM end a live capture: what the interface has delivered is scored,
             // the open alerts and the table are written, and the exit is 0. (On a file they keep
-            // their default action.) A parent may have started us with them blocked: unblock them.
-            signal(SIGINT) { _ in CaptureReader.interrupt() }
-            signal(SIGTERM) { _ in CaptureReader.interrupt() }
-            var stopSignals = sigset_t()
-            sigemptyset(&stopSignals)
-            sigaddset(&stopSignals, SIGINT)
-            sigaddset(&stopSignals, SIGTERM)
-            pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+            // their default action.)
+            trapStopSignals { _ in CaptureReader.interrupt() }
         }
         let live = capture.isLive
         let deadline = duration.map { Date().addingTimeInterval($0) }

@@ -73,3 +73,15 @@ final class TextSink {
         if failed { throw CLIError("\(path): write failed") }
     }
 }
+
+/// SIGINT and SIGTERM call `handler` (a C function: it may only touch atomics), and are unblocked:
+/// a parent may have started us with them blocked.
+func trapStopSignals(_ handler: @convention(c) (Int32) -> Void) {
+    signal(SIGINT, handler)
+    signal(SIGTERM, handler)
+    var stopSignals = sigset_t()
+    sigemptyset(&stopSignals)
+    sigaddset(&stopSignals, SIGINT)
+    sigaddset(&stopSignals, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+}

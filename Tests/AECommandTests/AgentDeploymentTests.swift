@@ -1,9 +1,6 @@
 import Foundation
 import Testing
 
-/// iproute2's `ip`, wherever the distribution puts it.
-private let ipTool = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
-
 /// `ae agent` deployed as on a gateway: three network namespaces made and removed by the test
 /// (root only; CI runs as root). A "device" namespace puts the real capture's frames on a veth
 /// link with `ae replay`; a "gateway" namespace runs `ae agent --interface` on the link's other
@@ -15,20 +12,6 @@ struct AgentDeploymentTests {
     let temporary = TemporaryDirectory()
     var dir: URL { temporary.url }
     typealias Running = LiveCaptureTests.Running
-
-    @discardableResult
-    func ip(_ args: [String]) throws -> Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ipTool!)
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        if p.terminationStatus != 0 { Issue.record("ip \(args.joined(separator: " ")): \(message)") }
-        return p.terminationStatus == 0
-    }
 
     /// device —(vdev | vgw)— gateway —(vup 10.77.0.1 | vsvc 10.77.0.2)— service; all removed after
     /// `body`, whatever happens.

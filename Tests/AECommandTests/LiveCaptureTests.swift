@@ -4,30 +4,12 @@ import Testing
 /// `ae detect --interface` on a real link: a network namespace of its own with a veth pair, made
 /// and removed by the test (root only; CI runs as root). `ae replay` puts the real capture's
 /// frames on one end; `ae detect` captures them on the other.
-/// iproute2's `ip`, wherever the distribution puts it.
-private let ipTool = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
-
 @Suite(.serialized, .enabled(if: getuid() == 0 && ipTool != nil, "needs root and iproute2"))
 struct LiveCaptureTests {
     let temporary = TemporaryDirectory()
     var dir: URL { temporary.url }
     static let frames = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../TrafficFeaturesTests/Fixtures/kitsune_mirai_first_5000_packets.pcapng").standardized.path
-
-    /// Runs `ip …` to completion; a failure records the command and its message.
-    @discardableResult
-    func ip(_ args: [String]) throws -> Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ipTool!)
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        if p.terminationStatus != 0 { Issue.record("ip \(args.joined(separator: " ")): \(message)") }
-        return p.terminationStatus == 0
-    }
 
     /// A namespace with the veth pair `vdev` (the device's end) – `vgw` (the gateway's), up, no
     /// IPv6 (so the kernel sends nothing of its own on them); removed after `body`, whatever happens.
