@@ -86,11 +86,15 @@ final class BatchSender: @unchecked Sendable {
         Thread { self.loop() }.start()
     }
 
-    /// Queues `b`; with no room, waits (`wait`) or drops it, counted and logged.
+    /// Queues `b`; with no room, waits (`wait`, until SIGINT/SIGTERM) or drops it, counted and logged.
     func enqueue(_ b: AgentBatch, wait: Bool) {
         condition.lock()
         defer { condition.unlock() }
         while queuedRows + b.rows > capacity {
+            if wait && AgentCounters.stopRequested.load(ordering: .relaxed) {
+                counters.drop(.shutdown, b.rows)   // stopping while the service cannot keep up
+                return
+            }
             if !wait {
                 counters.drop(.queueFull, b.rows)
                 let now = AgentCounters.now()
@@ -100,7 +104,7 @@ final class BatchSender: @unchecked Sendable {
                 }
                 return
             }
-            condition.wait()
+            _ = condition.wait(until: Date().addingTimeInterval(0.2))   // wakes to see a stop request
         }
         queue.append(b)
         queuedRows += b.rows
@@ -164,6 +168,11 @@ final class BatchSender: @unchecked Sendable {
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         var wait = 0.1
         while true {
+            if pastDeadline() {   // draining, out of time: the rest go without another attempt
+                counters.drop(.shutdown, b.rows)
+                Output.stderr("ae agent: drain deadline passed: dropped \(b.rows) rows of \(b.device.label)\n")
+                return
+            }
             var why: String
             do {
                 let r = try client.request("POST", "/v2/models/\(b.device.model.name)/infer", headers: headers, body: body)

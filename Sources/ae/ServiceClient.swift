@@ -71,7 +71,14 @@ final class ServiceClient {
 
     /// Sends one request and reads its answer; any failure (connect, send, a short or malformed
     /// answer, a timeout) throws and closes the connection.
+    /// A kept-alive connection the service has closed in the meantime (it closes idle ones) fails
+    /// once without being a failure of the service: the request is then sent once more on a new one.
     func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) throws -> Response {
+        if fd >= 0, let r = try? attempt(method, path, headers, body) { return r }
+        return try attempt(method, path, headers, body)
+    }
+
+    private func attempt(_ method: String, _ path: String, _ headers: [(String, String)], _ body: [UInt8]) throws -> Response {
         do {
             if fd < 0 { try connect() }
             var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(body.count)\r\n"
