@@ -74,6 +74,30 @@ struct AgentDeploymentTests {
             let retries = number(#"\d+ retries"#) ?? -1, kernel = number(#"\d+ packets dropped by the kernel"#) ?? 0
             #expect(packets + kernel == 5000 && rows == packets, "\(line)")
             #expect(retries > 0 && !line.contains("rows dropped"), "\(line)")
+            // With a queue too small for the outage, a live capture drops what does not fit, and
+            // counts exactly that: sent + dropped (queue full) + the kernel's drops = every frame.
+            let small = try Running(gw, ["agent", "--interface", "vgw", "--server", "http://10.77.0.2:8080", "--default-model", "m",
+                                         "--batch", "64", "--flush-ms", "50", "--queue-rows", "128", "--alerts", "small.jsonl"], in: dir)
+            defer { if small.process.isRunning { kill(small.process.processIdentifier, SIGKILL) } }
+            #expect(small.await("capturing on vgw", seconds: 30), "\(small.stderr)")
+            kill(service.process.processIdentifier, SIGKILL)
+            _ = service.finish(seconds: 10)
+            let again = try Running(dev, ["replay", "--pcap", LiveCaptureTests.frames, "--interface", "vdev", "--pps", "5000"], in: dir)
+            #expect(again.finish(seconds: 60).0 == 0)
+            service = try Running(svc, serve, in: dir, binary: server)
+            #expect(service.await("listening", seconds: 20), "\(service.stderr)")
+            small.process.terminate()
+            let (smallCode, smallSummary) = small.finish(seconds: 60)
+            #expect(smallCode == 0, "\(smallSummary) \(small.stderr)")
+            let last = smallSummary.split(separator: "\n").last { $0.contains(" rows sent in ") }.map(String.init) ?? ""
+            func count(_ pattern: String) -> Int? {
+                last.range(of: pattern, options: .regularExpression).flatMap { Int(last[$0].split(separator: " ")[0]) }
+            }
+            let got = count(#"^\d+ packets"#) ?? -1, sentRows = count(#"\d+ rows sent"#) ?? -1
+            let full = count(#"\d+ rows dropped \(queue_full\)"#) ?? 0, lost = count(#"\d+ packets dropped by the kernel"#) ?? 0
+            #expect(got + lost == 5000 && full > 0 && sentRows + full == got, "\(last)")
+            #expect(small.stderr.contains("queue full"), "\(small.stderr)")
+
             // Alerts are well-formed JSON Lines naming the model.
             let alerts = (try? String(contentsOf: dir.appendingPathComponent("alerts.jsonl"), encoding: .utf8)) ?? ""
             for a in alerts.split(separator: "\n") {
