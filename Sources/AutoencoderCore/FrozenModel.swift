@@ -65,10 +65,12 @@ public final class FrozenModel: LayerStack, @unchecked Sendable {   // immutable
     }
 
     /// Reconstructions (`rows × inputSize`) and their mean squared errors (Keras's `mse`,
-    /// scaled space) of `rows` scaled rows, `capacity` rows at a time through `activations`.
+    /// scaled space) of `rows` scaled rows, `capacity` rows at a time through `activations`;
+    /// with `latent`, also the latent vectors (`rows × latentSize`) from the same pass.
     public func reconstruct(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
-                            errors: UnsafeMutablePointer<Float>, activations: UnsafeMutablePointer<Float>, capacity: Int) {
-        reconstructRows(x, rows: rows, into: y, errors: errors, activations: activations, capacity: capacity)
+                            errors: UnsafeMutablePointer<Float>, activations: UnsafeMutablePointer<Float>, capacity: Int,
+                            latent: UnsafeMutablePointer<Float>? = nil) {
+        reconstructRows(x, rows: rows, into: y, errors: errors, activations: activations, capacity: capacity, latent: latent)
     }
 
     public var layerCount: Int { layers.count }

@@ -79,11 +79,12 @@ extension LayerStack {
 
     /// Reconstructions (`rows × inputSize`, when `y` is given) and their mean squared errors
     /// (Keras's `mse`, scaled space) of `rows` scaled rows, `capacity` rows at a time through
-    /// `activations`.
+    /// `activations`; with `latent`, the latent vectors the same pass computed on the way
+    /// (`encodeRows`' bits: the same layers in the same order).
     func reconstructRows(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>?,
                             errors: UnsafeMutablePointer<Float>, activations: UnsafeMutablePointer<Float>, capacity: Int,
-                            product: DenseLayer.Product = .perRow) {
-        let n = inputSize
+                            latent: UnsafeMutablePointer<Float>? = nil, product: DenseLayer.Product = .perRow) {
+        let n = inputSize, k = latentSize
         var r = 0
         while r < rows {
             let b = Swift.min(capacity, rows - r)
@@ -91,6 +92,7 @@ extension LayerStack {
             let out = forward(xi, rows: b, through: layerCount - 1, activations: activations, product: product)
             for i in 0..<b { errors[r + i] = Autoencoder.meanSquaredError(xi + i * n, out + i * n, n) }
             if let y { (y + r * n).update(from: out, count: b * n) }
+            if let latent { (latent + r * k).update(from: activations + outputOffset(latentLayer, rows: b), count: b * k) }
             r += b
         }
     }

@@ -187,8 +187,8 @@ extension AutoencoderServer {
         s.values.withUnsafeBufferPointer { v in s.scaled.withUnsafeMutableBufferPointer { f.scale(v, into: $0.baseAddress!) } }
         let wantsLatent = r.outputs.contains(.latent)
         let wantsScores = r.outputs.contains(.reconstruction) || r.outputs.contains(.mse) || r.outputs.contains(.anomaly)
-        if wantsLatent {
-            RequestScratch.resize(&s.latent, rows * k)
+        if wantsLatent { RequestScratch.resize(&s.latent, rows * k) }
+        if wantsLatent && !wantsScores {
             s.scaled.withUnsafeBufferPointer { x in
                 s.latent.withUnsafeMutableBufferPointer { z in
                     s.activations.withUnsafeMutableBufferPointer {
@@ -203,9 +203,13 @@ extension AutoencoderServer {
             s.scaled.withUnsafeBufferPointer { x in
                 s.output.withUnsafeMutableBufferPointer { y in
                     s.errors.withUnsafeMutableBufferPointer { e in
-                        s.activations.withUnsafeMutableBufferPointer {
-                            f.reconstruct(x.baseAddress!, rows: rows, into: y.baseAddress!, errors: e.baseAddress!,
-                                          activations: $0.baseAddress!, capacity: RequestScratch.chunkRows)
+                        s.latent.withUnsafeMutableBufferPointer { z in
+                            s.activations.withUnsafeMutableBufferPointer {
+                                // The latent vectors, when asked for, come from the same pass.
+                                f.reconstruct(x.baseAddress!, rows: rows, into: y.baseAddress!, errors: e.baseAddress!,
+                                              activations: $0.baseAddress!, capacity: RequestScratch.chunkRows,
+                                              latent: wantsLatent ? z.baseAddress! : nil)
+                            }
                         }
                     }
                 }

@@ -46,6 +46,23 @@ import Testing
             #expect(y == expectedY, "rows \(rows)")
             #expect(errors == expectedErrors, "rows \(rows)")
 
+            // The latent vectors a reconstruction's pass gives on the way are the encoder's.
+            var onTheWay = [Float](repeating: .nan, count: rows * k)
+            x.withUnsafeBufferPointer { xp in
+                activations.withUnsafeMutableBufferPointer { a in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        errors.withUnsafeMutableBufferPointer { e in
+                            onTheWay.withUnsafeMutableBufferPointer {
+                                frozen.reconstruct(xp.baseAddress!, rows: rows, into: yp.baseAddress!, errors: e.baseAddress!,
+                                                   activations: a.baseAddress!, capacity: 2, latent: $0.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+            #expect(onTheWay == expectedLatent, "rows \(rows)")
+            #expect(y == expectedY && errors == expectedErrors, "rows \(rows)")
+
             var unscaled = [Float](repeating: 0, count: rows * n)
             y.withUnsafeBufferPointer { yp in unscaled.withUnsafeMutableBufferPointer { frozen.unscale(yp, into: $0.baseAddress!) } }
             #expect(unscaled == y.indices.map { Float(model.scaler.inverse(y[$0], column: $0 % n)) })
