@@ -277,6 +277,17 @@ struct RequestParser {
         c.i += 1
         // Every request's top-level key, written plainly: matched on its bytes, no String built.
         if let key = plainKey(&c, Self.features) ?? plainKey(&c, Self.instances) { return key }
+        // A string without escapes (keys, names, types: nearly every one) straight from its bytes,
+        // with no buffer built on the way.
+        var j = c.i
+        while j < c.end, c.base[j] != UInt8(ascii: "\""), c.base[j] != UInt8(ascii: "\\"), c.base[j] >= 0x20 { j += 1 }
+        if j < c.end, c.base[j] == UInt8(ascii: "\"") {
+            guard let s = String(validating: UnsafeBufferPointer(start: c.base + c.i, count: j - c.i), as: UTF8.self) else {
+                throw RequestError("malformed JSON: invalid UTF-8 in a string")
+            }
+            c.i = j + 1
+            return s
+        }
         var bytes: [UInt8] = []
         while true {
             guard c.i < c.end else { throw RequestError("malformed JSON: unterminated string") }

@@ -20,6 +20,24 @@ import Testing
 
     func parse(_ s: String) throws(RequestError) -> Parsed { try parse(Array(s.utf8)) }
 
+    /// Keys are UTF-8: a key with a broken sequence is refused, plainly written or escaped.
+    @Test func keysMustBeValidUTF8() {
+        for bytes in [Array(#"{"feat"#.utf8) + [0xFF] + Array(#"": [1,2,3]}"#.utf8),
+                      Array(#"{"features": {"a": 1, "b"#.utf8) + [0xC3] + Array(#"": 2, "c": 3}}"#.utf8),
+                      Array(#"{"x\n"#.utf8) + [0xE2, 0x82] + Array(#"": 1}"#.utf8)] {
+            do {
+                _ = try parse(bytes)
+                Issue.record("accepted \(bytes)")
+            } catch {
+                #expect(error.message.contains("UTF-8") || error.message.contains("unknown"), "\(error.message)")
+            }
+        }
+        // Valid multi-byte keys are read (and, not being feature names, refused as unknown).
+        do { _ = try parse(#"{"features": {"ä": 1, "b": 2, "c": 3}}"#); Issue.record("accepted an unknown name") } catch {
+            #expect(error.message.contains("unknown feature 'ä'"), "\(error.message)")
+        }
+    }
+
     @Test func acceptsTheThreeForms() throws {
         #expect(try parse(#" {"features":[1,-2.5e1,0]} "#).values == [1, -25, 0])
         #expect(try parse(#"{"features":{"c":3,"a":1,"b":2}}"#).values == [1, 2, 3])
