@@ -33,8 +33,11 @@ enum ServerHarness {
         c.threads = 2
         c.modelPath = modelPath
         c.drainTimeoutSeconds = 5
-        // Off unless a test is about it: on a loaded machine a slow test could reach the deadline.
+        // Off unless a test is about it: on a loaded machine a slow test could reach the deadline
+        // (a test holding a request half sent, starved of CPU by the suite's other tests, once
+        // met the 10 s idle timeout).
         c.requestTimeoutSeconds = 0
+        c.connectionTimeoutSeconds = 0
         edit(&c)
         return c
     }
