@@ -18,6 +18,8 @@ final class LoadedModel: Sendable {
     let loadSeconds: Double
     /// The server's `max_batch`, for the request parsers built from this model (`WorkerModel`).
     let maxBatch: Int
+    /// The scaler and network in read-only memory, which every worker reads (`WorkerModel.frozen`).
+    let frozen: FrozenModel
     /// `GET /model`'s answer.
     let metadataJSON: [UInt8]
     /// The tag as a JSON string literal, for `/readyz`.
@@ -41,6 +43,7 @@ final class LoadedModel: Sendable {
     /// `since`: when reading began (`DispatchTime` nanoseconds), for `loadSeconds`.
     init(bytes: [UInt8], path: String, maxBatch: Int, since start: UInt64) throws(ModelFileError) {
         model = try ModelFile.decode(bytes, path: path)
+        frozen = FrozenModel(model)
         self.path = path
         sha256 = Fingerprint.sha256(bytes)
         version = sha256.prefix(12)
