@@ -53,6 +53,9 @@ public final class AutoencoderServer: Sendable {
             metrics.modelSeen(e.name)
             if let why = e.failure { logger.error("model not loaded", metadata: ["model": "\(e.name)", "error": "\(why)"]) }
         }
+        for name in repository.ignored {
+            logger.notice("not a model file (<name>.safetensors, name [A-Za-z0-9_.-]{1,64}); ignored", metadata: ["file": "\(name)"])
+        }
         metrics.scanned(ModelRepository.ScanReport(loaded: entries.compactMap(\.model)), loaded: repository.models.count)
     }
 

@@ -90,6 +90,9 @@ final class ModelRepository: Sendable {
         }
     }
 
+    /// Directory entries that are not models, as the last look found them.
+    var ignored: [String] { state.withLock { $0.ignored.sorted() } }
+
     /// The models as of now, by name.
     var models: [String: LoadedModel] { state.withLock { $0.models } }
 

@@ -42,6 +42,7 @@ import Testing
         _ = write("bad name", seed: 4)   // not a model name: ignored
         let server = try start(default: "b")
         defer { server.shutdown() }
+        #expect(server.repository.ignored == ["README.txt", "bad name.safetensors"])   // logged at start-up
         let c = try TestHTTPClient(port: server.port)
 
         let list = try c.request("GET", "/v1/models")
