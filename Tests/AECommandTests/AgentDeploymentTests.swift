@@ -47,7 +47,7 @@ struct AgentDeploymentTests {
             var service = try Running(svc, serve, in: dir, binary: server)
             #expect(service.await("listening", seconds: 20), "\(service.stderr)")
             let agent = try Running(gw, ["agent", "--interface", "vgw", "--server", "http://10.77.0.2:8080", "--default-model", "m",
-                                         "--batch", "64", "--flush-ms", "50", "--alerts", "alerts.jsonl"], in: dir)
+                                         "--batch", "64", "--flush-ms", "50", "--drain-seconds", "300", "--alerts", "alerts.jsonl"], in: dir)
             defer { if agent.process.isRunning { kill(agent.process.processIdentifier, SIGKILL) } }
             #expect(agent.await("capturing on vgw", seconds: 30), "\(agent.stderr)")
 
@@ -77,7 +77,7 @@ struct AgentDeploymentTests {
             // With a queue too small for the outage, a live capture drops what does not fit, and
             // counts exactly that: sent + dropped (queue full) + the kernel's drops = every frame.
             let small = try Running(gw, ["agent", "--interface", "vgw", "--server", "http://10.77.0.2:8080", "--default-model", "m",
-                                         "--batch", "64", "--flush-ms", "50", "--queue-rows", "128", "--alerts", "small.jsonl"], in: dir)
+                                         "--batch", "64", "--flush-ms", "50", "--drain-seconds", "300", "--queue-rows", "128", "--alerts", "small.jsonl"], in: dir)
             defer { if small.process.isRunning { kill(small.process.processIdentifier, SIGKILL) } }
             #expect(small.await("capturing on vgw", seconds: 30), "\(small.stderr)")
             kill(service.process.processIdentifier, SIGKILL)
