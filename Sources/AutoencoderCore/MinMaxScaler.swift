@@ -1,8 +1,10 @@
 /// scikit-learn's `MinMaxScaler(feature_range=(0, 1))`, in float64 as scikit-learn computes it.
 ///
 /// `transform(x) = x * scale + min`, with `scale = 1 / (data_max - data_min)` and
-/// `min = -data_min * scale`. A constant column has range 0, which scikit-learn's
-/// `_handle_zeros_in_scale` replaces by 1, so it maps to `x - data_min` (0 on the training data).
+/// `min = -data_min * scale`. A constant column, or one whose range is below 10 ε (2.2e-15: rounding
+/// noise, such as a covariance of streams that never cross), has its range replaced by 1, as
+/// scikit-learn's `_handle_zeros_in_scale` does since 1.0, so it maps to `x - data_min` (about 0 on
+/// the training data). Dividing by the noise instead would scale later values by 1e15 or more.
 /// Later data is not clipped (`clip=False` is the default): values outside the training range
 /// land outside [0, 1], which is exactly what makes attacks stand out.
 public struct MinMaxScaler: Sendable, Equatable {
@@ -39,7 +41,7 @@ public struct MinMaxScaler: Sendable, Equatable {
         var min = [Double](repeating: 0, count: n)
         for j in 0..<n {
             var range = hi[j] - lo[j]
-            if range == 0 { range = 1 }   // sklearn _handle_zeros_in_scale
+            if range < 10 * Double.ulpOfOne { range = 1 }   // sklearn _handle_zeros_in_scale: scale < 10 * finfo(float64).eps
             scale[j] = 1.0 / range        // feature_range=(0, 1): (max - min) / data_range
             min[j] = 0.0 - lo[j] * scale[j]
         }

@@ -13,6 +13,20 @@ import Testing
         #expect(s.transform(values) == [0, 0, 1, 1, 0, 0, 0.5, 0, 0.5])
     }
 
+    @Test func aRangeOfRoundingNoiseCountsAsConstant() {
+        // scikit-learn's own test of `_handle_zeros_in_scale`: ranges [0, 1e-16, 1, 2, 3] → [1, 1, 1, 2, 3].
+        let ranges: [Double] = [0, 1e-16, 1, 2, 3]
+        let s = MinMaxScaler(fitting: [0, 0, 0, 0, 0] + ranges, columns: 5)
+        #expect(s.scale == [1, 1, 1, 0.5, 1.0 / 3])
+        // A covariance of streams that never crossed (1e-28 noise in training) does not scale a
+        // later real value by 1e28: it is shifted, not blown up.
+        let noise = MinMaxScaler(fitting: [-2.5e-28, 9.7e-29], columns: 1)
+        #expect(noise.scale == [1])
+        #expect(abs(noise.transform([2.5e-14])[0]) < 1e-13)
+        // Just above 10 ε, a range is a range.
+        #expect(MinMaxScaler(fitting: [0, 3e-15], columns: 1).scale == [1 / 3e-15])
+    }
+
     @Test func laterDataIsNotClipped() {
         let s = MinMaxScaler(fitting: [0, 10, 10, 10], columns: 2)
         // Column 1 was constant (10): 12 maps to 12 − 10 = 2, as scikit-learn gives.
