@@ -3,8 +3,10 @@ import Glibc
 
 /// Sends a capture's frames out of a network interface through libpcap (`pcap_inject`), as a
 /// device would put them on the wire: what `ae replay` does, to feed a gateway's `ae detect
-/// --interface` or `ae agent` from a recorded or simulated capture. Frames go out as captured
-/// (a frame cut by the capture's snap length goes out cut).
+/// --interface` or `ae agent` from a recorded or simulated capture. A frame cut by the capture's
+/// snap length (as `ae synth --gateway` writes them: headers only) goes out at its length on the
+/// wire, the bytes the capture did not keep as zeros: the gateway then sees the sizes the device
+/// sent, and the size features are the capture's.
 public struct FrameSender {
     public let interface: String
 
@@ -29,6 +31,7 @@ public struct FrameSender {
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
         var sent = 0
+        var padded: [UInt8] = []
         var clock = timespec()
         clock_gettime(CLOCK_MONOTONIC, &clock)
         let start = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
@@ -44,11 +47,25 @@ public struct FrameSender {
                 let wait = due - (Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9)
                 if wait > 0 { usleep(UInt32(wait * 1e6)) }   // pacing, not synchronisation
             }
-            if pcap_inject(output, d, Int(h.pointee.caplen)) < 0 {
+            let captured = Int(h.pointee.caplen), wire = Int(h.pointee.len)
+            let status = wire > captured
+                ? Self.inject(output, d, captured: captured, wire: wire, into: &padded)
+                : pcap_inject(output, d, captured)
+            if status < 0 {
                 throw PacketError(file: interface, line: nil, message: "frame \(sent + 1) not sent: \(String(cString: pcap_geterr(output)))")
             }
             sent += 1
         }
         return sent
+    }
+
+    /// Sends the `captured` bytes of `frame` followed by zeros up to `wire` bytes.
+    private static func inject(_ output: OpaquePointer, _ frame: UnsafePointer<UInt8>, captured: Int, wire: Int, into buffer: inout [UInt8]) -> Int32 {
+        if buffer.count < wire { buffer = [UInt8](repeating: 0, count: wire) }
+        return buffer.withUnsafeMutableBufferPointer { b in
+            b.baseAddress!.update(from: frame, count: captured)
+            b.baseAddress!.advanced(by: captured).update(repeating: 0, count: wire - captured)
+            return pcap_inject(output, b.baseAddress!, wire)
+        }
     }
 }

@@ -4,10 +4,19 @@ import TrafficFeatures
 
 struct Features: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Turn a capture (pcap, pcapng) or a tshark field file (CSV or TSV) into the 115 N-BaIoT features per packet.")
+        abstract: "Turn a capture (pcap, pcapng), a live interface or a tshark field file (CSV or TSV) into the 115 N-BaIoT features per packet.",
+        discussion: """
+        With --interface, a gateway records a device's benign traffic as the rows `ae train` learns \
+        from, with the timing the gateway itself sees (the timing features are part of what a model \
+        learns). It captures until SIGINT/SIGTERM, --count or --duration; the rows already written \
+        stay in the file.
+        """)
 
     @Option(help: "Packets: tshark fields, CSV or TSV with a header (README shows the tshark command).") var packets: String?
     @Option(help: "Packets: a pcap or pcapng capture (Ethernet), read through libpcap.") var pcap: String?
+    @Option(help: "Packets: capture live from this network interface (Ethernet; root or CAP_NET_RAW).") var interface: String?
+    @Option(help: "Stop after this many packets.") var count: Int?
+    @Option(help: "Stop after this many seconds.") var duration: Double?
     @Option(help: "Feature CSV to write, with the N-BaIoT header.") var out: String
     @Option(help: "nbaiot (the published data, default) or kitsune (Kitsune-py to the bit).") var compat: String = "nbaiot"
     @Option(name: .customLong("idle-timeout"), help: "Drop streams idle this many seconds (0 keeps all, as Kitsune).")
@@ -21,15 +30,28 @@ struct Features: ParsableCommand {
         try Output.checkWritable(out, force: force)
         let addresses = AddressTable()
         var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
-        guard (packets == nil) != (pcap == nil) else { throw CLIError("give --packets FILE (tshark fields) or --pcap FILE (a capture), one of them") }
+        guard [packets, pcap, interface].filter({ $0 != nil }).count == 1 else {
+            throw CLIError("give --packets FILE (tshark fields), --pcap FILE (a capture) or --interface IF (live), one of them")
+        }
+        if let count, count < 1 { throw CLIError("--count must be at least 1") }
+        if let duration, !(duration > 0 && duration.isFinite) { throw CLIError("--duration must be > 0 seconds") }
         var csv = packets.map { PacketReader(path: $0, skipBad: skipBad, addresses: addresses) }
         var capture = pcap.map { CaptureReader(path: $0, skipBad: skipBad, addresses: addresses) }
+            ?? interface.map { CaptureReader(interface: $0, addresses: addresses) }
+        let limit = count ?? .max
+        let deadline = duration.map { Date().addingTimeInterval($0) }
+        if capture?.isLive == true {
+            // SIGINT and SIGTERM end a live capture: what the interface has delivered is written.
+            trapStopSignals { _ in CaptureReader.interrupt() }
+            capture!.onOpen = { Output.stderr("capturing on \(interface!)\n") }
+        }
         let sink = try TextSink(path: out)
         sink.write(FeatureNames.all.joined(separator: ",") + "\n")
         var row = [Double](repeating: 0, count: FeatureNames.count)
         var line = [UInt8]()
         line.reserveCapacity(4096)
-        var count = 0
+        var written = 0
+        capture?.shouldStop = { written >= limit || deadline.map { Date() >= $0 } == true }
         let start = Date()
         let live = Output.isTerminal(2)
         let each: (Packet) throws -> Void = { p in
@@ -41,18 +63,24 @@ struct Features: ParsableCommand {
             }
             line.append(0x0A)
             line.withUnsafeBufferPointer { sink.write(bytes: $0) }
-            count += 1
-            if count % 100_000 == 0 {
-                let rate = Double(count) / Date().timeIntervalSince(start)
-                Output.stderr((live ? "\r" : "") + "\(count) packets, \(Int(rate)) packets/s" + (live ? "" : "\n"))
+            written += 1
+            if written % 100_000 == 0 {
+                let rate = Double(written) / Date().timeIntervalSince(start)
+                Output.stderr((live ? "\r" : "") + "\(written) packets, \(Int(rate)) packets/s" + (live ? "" : "\n"))
             }
         }
-        if csv != nil { try csv!.forEach(each) } else { try capture!.forEach(each) }
+        if csv != nil {
+            try csv!.forEach { p in
+                guard written < limit else { return }
+                try each(p)
+            }
+        } else { try capture!.forEach(each) }
         try sink.close()
-        if count >= 100_000 && live { Output.stderr("\n") }
+        if written >= 100_000 && live { Output.stderr("\n") }
         let seconds = Date().timeIntervalSince(start)
-        print("\(count) packets → \(out) (\(count) rows × \(FeatureNames.count) features, \(mode.rawValue) mode) in \(String(format: "%.2f", seconds)) s")
+        print("\(written) packets → \(out) (\(written) rows × \(FeatureNames.count) features, \(mode.rawValue) mode) in \(String(format: "%.2f", seconds)) s")
         let (skipped, messages) = csv.map { ($0.skipped, $0.skippedMessages) } ?? (capture!.skipped, capture!.skippedMessages)
+        if let capture, capture.dropped > 0 { Output.stderr("\(capture.dropped) packets dropped by the kernel (the capture fell behind)\n") }
         if skipped > 0 {
             Output.stderr("skipped \(skipped) malformed \(csv != nil ? "line(s)" : "record(s)"), e.g.:\n" + messages.map { "  " + $0 }.joined(separator: "\n") + "\n")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrafficFeatures
 
 /// `ae detect --interface` on a real link: a network namespace of its own with a veth pair, made
 /// and removed by the test (root only; CI runs as root). `ae replay` puts the real capture's
@@ -109,6 +110,36 @@ struct LiveCaptureTests {
             let dropped = table.range(of: #"(\d+) dropped by the kernel"#, options: .regularExpression).map { Int(table[$0].split(separator: " ")[0])! } ?? 0
             #expect(code == 0 && read + dropped == 5000, "\(table) \(running.stderr)")
         }
+    }
+
+    /// `ae features --interface` records what arrives, until --count; `ae replay` sends a frame the
+    /// capture cut (headers only, as `ae synth --gateway` writes them) at its length on the wire,
+    /// so the recorded sizes are the device's: every frame of 600 bytes gives means of 600.
+    @Test func featuresRecordALinkAndReplaySendsFramesAtTheirLengthOnTheWire() throws {
+        guard AECommandTests.binary != nil else { Issue.record("ae binary not found; build it first"); return }
+        let table = AddressTable()
+        let writer = try CaptureWriter(path: dir.appendingPathComponent("cut.pcap").path)
+        for i in 0..<200 {
+            try writer.write(Packet(time: 1_700_000_000 + Double(i) * 0.01, length: 600,
+                                    srcMAC: table.intern("02:00:00:00:00:01"), dstMAC: table.intern("02:00:00:00:00:02"),
+                                    srcIP: table.intern("192.168.9.1"), dstIP: table.intern("192.168.9.2"),
+                                    srcProto: table.intern("5000"), dstProto: table.intern("53"), isARP: false), addresses: table)
+        }
+        try writer.flush()
+        try withLink { ns in
+            let record = try Running(ns, ["features", "--interface", "vgw", "--count", "200", "--duration", "60", "--out", "f.csv"], in: dir)
+            #expect(record.await("capturing on vgw", seconds: 20), "\(record.stderr)")
+            let replay = try ae(in: ns, ["replay", "--pcap", "cut.pcap", "--interface", "vdev", "--pps", "2000"])
+            #expect(replay.status == 0 && replay.out.hasPrefix("200 frames sent on vdev"), "\(replay.out) \(replay.err)")
+            let (status, out) = record.finish(seconds: 60)
+            #expect(status == 0 && out.hasPrefix("200 packets → f.csv (200 rows × 115 features"), "\(out) \(record.stderr)")
+        }
+        let lines = try String(contentsOf: dir.appendingPathComponent("f.csv"), encoding: .utf8).split(separator: "\n")
+        let column = lines.first?.split(separator: ",").firstIndex(of: "MI_dir_L0.01_mean") ?? -1
+        let means = lines.dropFirst().compactMap { line in column >= 0 ? Double(line.split(separator: ",")[column]) : nil }
+        #expect(means.count == 200 && means.allSatisfy { abs($0 - 600) < 1e-6 }, "\(means.prefix(3))")
+        let twice = try AECommandTests.ae(["features", "--interface", "vgw", "--pcap", "cut.pcap", "--out", "g.csv"], in: dir)
+        #expect(twice.status != 0 && twice.err.contains("give --packets FILE (tshark fields), --pcap FILE (a capture) or --interface IF (live), one of them"))
     }
 
     @Test func aMissingInterfaceIsAnError() throws {
