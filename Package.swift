@@ -113,6 +113,6 @@ let package = Package(
         .testTarget(name: "TrafficFeaturesTests", dependencies: ["TrafficFeatures"], exclude: ["Fixtures"]),
         .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "AutoencoderCore", "TestSupport"]),
         // Runs the built `ae` executable: exit codes, messages, no silent overwrites.
-        .testTarget(name: "AECommandTests", dependencies: ["TestSupport", "AutoencoderCore"]),
+        .testTarget(name: "AECommandTests", dependencies: ["TestSupport", "AutoencoderCore", "TrafficFeatures"]),
     ]
 )
