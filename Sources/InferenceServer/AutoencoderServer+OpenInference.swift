@@ -52,10 +52,12 @@ extension AutoencoderServer {
             if route.endpoint == .v2Unload {
                 guard repository.unload(name) else { throw HTTPError.noSuchModel(name) }
                 logger.info("model unloaded (repository extension)", metadata: ["model": "\(name)"])
+                metrics.scanned(ModelRepository.ScanReport(removed: [name]), loaded: repository.models.count)
             } else {
                 switch repository.load(name) {
                 case .success(let m):
                     logger.info("model loaded (repository extension)", metadata: ["model": "\(m.tag)"])
+                    metrics.scanned(ModelRepository.ScanReport(loaded: [m]), loaded: repository.models.count)
                 case .failure(.noSuchFile):
                     throw HTTPError.noSuchModel(name)
                 case .failure(.invalid(let e)):
@@ -63,9 +65,10 @@ extension AutoencoderServer {
                     throw HTTPError(status: 400, message: "model '\(name)' cannot be loaded: \(e)")
                 }
             }
-            metrics.modelsChanged(repository)
             return .ok
-        default:
+        case .livez, .healthz, .readyz, .metrics, .model, .encode, .reconstruct, .models, .namedModel, .namedEncode, .namedReconstruct:
+            // `answer` hands only the v2 endpoints here; listing the others (no `default`) makes a
+            // new endpoint a compile error until it is placed.
             throw HTTPError.notFound("")
         }
     }

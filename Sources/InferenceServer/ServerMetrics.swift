@@ -48,7 +48,8 @@ final class ServerMetrics: Sendable {
         CoreMetrics.Counter(label: "ae_anomalies_flagged_total", dimensions: [("model", model)], factory: factory)
     }
 
-    /// What a look at the repository did: loads, swaps, removals and failures, per model.
+    /// What a look at the repository, or a load or unload through the repository extension, did:
+    /// loads, swaps, removals and failures, per model.
     func scanned(_ report: ModelRepository.ScanReport, loaded count: Int) {
         for m in report.loaded + report.replaced { modelLoaded(m) }
         for m in report.replaced {
@@ -59,16 +60,6 @@ final class ServerMetrics: Sendable {
         }
         for name in report.removed { dropGauges(name) }
         modelsLoaded.record(count)
-    }
-
-    /// After a load or unload through the repository extension: each model's gauges match the
-    /// version it serves, and the gauges of models no longer served are gone.
-    func modelsChanged(_ repository: ModelRepository) {
-        let models = repository.models
-        let current = modelGauges.withLock { $0 }
-        for name in current.keys where models[name] == nil { dropGauges(name) }
-        for m in models.values { modelLoaded(m) }
-        modelsLoaded.record(models.count)
     }
 
     /// Zeroes a model's failure and reload counters, so that they exist before the first event.

@@ -78,6 +78,16 @@ import Testing
         #expect(r.status == 200, "\(r.text)")
         let o = r.object
         #expect(o["id"] as? String == "req-7" && o["model_name"] as? String == "model" && (o["model_version"] as? String)?.count == 12)
+        // The path decides the model and version: the body's model_name/model_version (which the
+        // KServe SDK sends) are read and ignored; a version the model does not serve is 404.
+        let version = o["model_version"] as? String ?? ""
+        let renamed = #"{"model_name":"zz","model_version":"9","inputs":[{"name":"features","shape":[1,\#(Self.n)],"datatype":"FP32","data":[\#(rows[0].map { "\($0)" }.joined(separator: ","))]}]}"#
+        let named = try c.request("POST", "/v2/models/model/versions/\(version)/infer", json: renamed)
+        #expect(named.status == 200 && named.object["model_name"] as? String == "model" && named.object["model_version"] as? String == version, "\(named.text)")
+        let namedMSE = (Self.output(named.object, "mse")?["data"] as? [Double])?.first ?? -1
+        #expect(abs(namedMSE - Double(errors[0])) < 1e-6, "\(named.text)")
+        let wrongVersion = try c.request("POST", "/v2/models/model/versions/000000000000/infer", json: renamed)
+        #expect(wrongVersion.status == 404 && (wrongVersion.object["error"] as? String)?.contains("no version '000000000000'") == true, "\(wrongVersion.text)")
         #expect((o["outputs"] as? [[String: Any]])?.map { $0["name"] as? String } == ["latent", "reconstruction", "mse", "anomaly"])
         let l = Self.output(o, "latent")
         #expect(l?["shape"] as? [Int] == [6, 3] && l?["datatype"] as? String == "FP32")
@@ -280,6 +290,9 @@ import Testing
         #expect(entries.map { $0["name"] as? String } == ["a", "b"] && entries.allSatisfy { $0["state"] as? String == "READY" }, "\(index.text)")
 
         #expect(try c.request("POST", "/v2/repository/models/b/unload", body: nil, headers: auth).status == 200)
+        // Its gauges leave with it; the other model's stay.
+        let unloaded = try c.request("GET", "/metrics").text
+        #expect(unloaded.contains("ae_models_loaded 1") && !unloaded.contains(#"ae_model_info{model="b""#) && unloaded.contains(#"ae_model_info{model="a""#), "\(unloaded)")
         #expect(try c.request("POST", "/v2/models/b/infer", json: body, headers: auth).status == 404)
         #expect(try c.request("POST", "/v2/models/a/infer", json: body, headers: auth).status == 200)
         server.reload()   // a look at the directory does not bring it back
@@ -288,6 +301,8 @@ import Testing
         #expect(after.first { $0["name"] as? String == "b" }?["state"] as? String == "UNAVAILABLE")
         #expect(try c.request("POST", "/v2/repository/models/b/load", json: "{}", headers: auth).status == 200)
         #expect(try c.request("POST", "/v2/models/b/infer", json: body, headers: auth).status == 200)
+        let loaded = try c.request("GET", "/metrics").text
+        #expect(loaded.contains("ae_models_loaded 2") && loaded.contains(#"ae_model_info{model="b""#), "\(loaded)")
 
         // A corrupt file: 400, and the loaded version keeps serving.
         try Data([1, 2, 3]).write(to: dir.appendingPathComponent("b.safetensors"))
