@@ -105,11 +105,12 @@ struct Agent: ParsableCommand {
             models[name] = m
             return m
         }
-        var states = try map.devices.map { d in AgentDevice(label: d.address, model: try model(d.model, for: "\(devices!): '\(d.address)'"), batch: batch) }
+        let listed = try map.devices.map { d in AgentDevice(label: d.address, model: try model(d.model, for: "\(devices!): '\(d.address)'"), batch: batch) }
         let fallback = try defaultModel.map { try model($0, for: "--default-model") }
-        var hostStates: [Int32: Int] = [:]
+        var router = DeviceRouter(map: map, listed: listed, warmUp: warmUp,
+                                  newHost: fallback.map { m in { AgentDevice(label: addresses.name($0), model: m, batch: batch) } })
 
-        Output.stderr("ae agent: \(states.count) device(s)\(fallback != nil ? " and other hosts" : ""), model(s) \(models.keys.sorted().joined(separator: ", ")); sending to \(server)\n")
+        Output.stderr("ae agent: \(listed.count) device(s)\(fallback != nil ? " and other hosts" : ""), model(s) \(models.keys.sorted().joined(separator: ", ")); sending to \(server)\n")
         let counters = AgentCounters()
         let alertSink = try TextSink(path: alerts)
         let sender = BatchSender(client: try ServiceClient(url: server), token: token, capacity: queueRows, counters: counters, alerts: alertSink)
@@ -125,8 +126,7 @@ struct Agent: ParsableCommand {
         let deadline = duration.map { Date().addingTimeInterval($0) }
         let limit = count ?? .max
         let flushAfter = Double(flushMs) / 1000
-        var packets = 0, unmapped = 0, warming = 0
-        var sendFrom = -Double.infinity   // the first packet's time + --warm-up
+        var packets = 0
         /// Hands a device's buffered rows to the sender (waiting for room with a file; dropping
         /// them, counted, live).
         func ship(_ d: AgentDevice) {
@@ -135,7 +135,7 @@ struct Agent: ParsableCommand {
         }
         func flushDue() {
             let now = AgentCounters.now()
-            for d in states where d.rows > 0 && now - d.since >= flushAfter { ship(d) }
+            for d in router.devices where d.rows > 0 && now - d.since >= flushAfter { ship(d) }
         }
         var lastCheck = AgentCounters.now()
         capture.shouldStop = {
@@ -151,23 +151,12 @@ struct Agent: ParsableCommand {
                 packets += 1
                 counters.packets.add(1, ordering: .relaxed)
                 extractor.process(p, into: row.baseAddress!)
-                if packets == 1 { sendFrom = p.time + warmUp }
-                if p.time < sendFrom { warming += 1; return }
-                var index = map.device(of: p)
-                if index == nil, let fallback {
-                    index = hostStates[p.srcMAC]
-                    if index == nil {
-                        index = states.count
-                        hostStates[p.srcMAC] = states.count
-                        states.append(AgentDevice(label: addresses.name(p.srcMAC), model: fallback, batch: batch))
-                    }
-                }
-                guard let index else { unmapped += 1; return }
-                let d = states[index]
+                guard let d = router.device(of: p) else { return }
                 d.append(UnsafePointer(row.baseAddress!), packet: packets, time: p.time)
                 if d.rows == batch { ship(d) }
             }
         }
+        let states = router.devices
         for d in states { ship(d) }
         let drained = sender.finish(within: drainSeconds)
         for d in states { if let alert = d.vote.close(ended: false) { alertSink.write(alert) } }
@@ -186,9 +175,9 @@ struct Agent: ParsableCommand {
         summary += ", \(states.reduce(0) { $0 + $1.vote.alerts }) alert(s)"
         for (reason, n) in counters.dropSummary() where n > 0 { summary += "; \(n) rows dropped (\(reason))" }
         if !drained { summary += "; the drain timed out" }
-        if warming > 0 { summary += "; \(warming) packets in the warm-up, not sent" }
+        if router.warming > 0 { summary += "; \(router.warming) packets in the warm-up, not sent" }
         if capture.dropped > 0 { summary += "; \(capture.dropped) packets dropped by the kernel" }
-        if unmapped > 0 { summary += "; \(unmapped) packets from hosts with no device, skipped" }
+        if router.unmapped > 0 { summary += "; \(router.unmapped) packets from hosts with no device, skipped" }
         summary += "\n"
         if alerts == nil { Output.stderr(summary) } else { print(summary, terminator: "") }
     }

@@ -73,9 +73,10 @@ struct Detect: ParsableCommand {
             loaded[name] = m
             return m
         }
-        var runs = try map.devices.map { d in DeviceRun(label: d.address, model: try model(d.model, for: "\(devices!): '\(d.address)'")) }
+        let listed = try map.devices.map { d in DeviceRun(label: d.address, model: try model(d.model, for: "\(devices!): '\(d.address)'")) }
         let fallback = try defaultModel.map { try model($0, for: "--default-model") }
-        var hostRuns: [Int32: Int] = [:]   // with --default-model: source MAC → index in runs
+        var router = DeviceRouter(map: map, listed: listed, warmUp: warmUp,
+                                  newHost: fallback.map { m in { DeviceRun(label: addresses.name($0), model: m) } })
 
         let alertSink = try TextSink(path: alerts)
         let scoreSink = try scores.map { try TextSink(path: $0) }
@@ -98,26 +99,12 @@ struct Detect: ParsableCommand {
         }
         if capture.isLive { capture.onOpen = { Output.stderr("capturing on \(interface!)\n") } }
         var row = [Double](repeating: 0, count: FeatureNames.count)
-        var unmapped = 0, warming = 0
-        var scoreFrom = -Double.infinity   // the first packet's time + --warm-up
         let start = Date()
         try row.withUnsafeMutableBufferPointer { row in
             try capture.forEach { p in
                 packets += 1
                 extractor.process(p, into: row.baseAddress!)
-                if packets == 1 { scoreFrom = p.time + warmUp }
-                if p.time < scoreFrom { warming += 1; return }
-                var index = map.device(of: p)
-                if index == nil, let fallback {
-                    index = hostRuns[p.srcMAC]
-                    if index == nil {
-                        index = runs.count
-                        hostRuns[p.srcMAC] = runs.count
-                        runs.append(DeviceRun(label: addresses.name(p.srcMAC), model: fallback))
-                    }
-                }
-                guard let index else { unmapped += 1; return }
-                let run = runs[index]
+                guard let run = router.device(of: p) else { return }
                 let mse = run.model.score(UnsafePointer(row.baseAddress!))
                 // A score that is not a number (features far outside what the model saw) counts
                 // as anomalous: it is anything but normal traffic.
@@ -137,6 +124,7 @@ struct Detect: ParsableCommand {
                 }
             }
         }
+        let runs = router.devices
         for run in runs { if let alert = run.close(ended: false) { alertSink.write(alert) } }
         try alertSink.close()
         try scoreSink?.close()
@@ -150,9 +138,9 @@ struct Detect: ParsableCommand {
         var summary = table.text + "\n"
         summary += "\(packets) packets in \(String(format: "%.2f", seconds)) s (\(Int(Double(packets) / max(seconds, 1e-9))) packets/s)"
         summary += ", \(runs.reduce(0) { $0 + $1.alerts }) alert(s)"
-        if warming > 0 { summary += "; \(warming) in the warm-up, not scored" }
+        if router.warming > 0 { summary += "; \(router.warming) in the warm-up, not scored" }
         if capture.dropped > 0 { summary += "; \(capture.dropped) dropped by the kernel (the capture fell behind)" }
-        if unmapped > 0 { summary += "; \(unmapped) from hosts with no device, skipped (--default-model scores them)" }
+        if router.unmapped > 0 { summary += "; \(router.unmapped) from hosts with no device, skipped (--default-model scores them)" }
         summary += "\n"
         if capture.skipped > 0 {
             summary += "skipped \(capture.skipped) malformed record(s), e.g.:\n" + capture.skippedMessages.map { "  " + $0 }.joined(separator: "\n") + "\n"
