@@ -100,29 +100,60 @@ struct Detect: ParsableCommand {
         if capture.isLive { capture.onOpen = { Output.stderr("capturing on \(interface!)\n") } }
         var row = [Double](repeating: 0, count: FeatureNames.count)
         let start = Date()
+        /// A scored packet into its device's window vote (`slot`: its row among its model's staged ones).
+        func vote(_ run: DeviceRun, packet: Int, time: Double, mse: Float, slot: Int) {
+            // A score that is not a number (features far outside what the model saw) counts
+            // as anomalous: it is anything but normal traffic.
+            let flag = !(mse <= run.model.threshold)
+            run.packets += 1
+            if let scoreSink {
+                scoreSink.write("\(packet),\(time),\(run.label),\(run.model.name),\(mse),\(flag ? 1 : 0)\n")
+            }
+            switch run.stream.add(flag) {
+            case true?: run.extend(packet: packet, time: time, mse: mse, slot: slot)
+            case false?:
+                if let alert = run.close() {
+                    alertSink.write(alert)
+                    if live { alertSink.flush() }   // a live alert is read as it happens
+                }
+            case nil: break
+            }
+        }
+        // From a file, a packet whose model is the next scored packet's waits for it, and the
+        // two go through the network together (the dense kernel loads each weight once for
+        // both; a row's bits do not depend on the row beside it). Votes stay in capture order.
+        // Live, each packet is scored as it comes.
+        var pending: (run: DeviceRun, packet: Int, time: Double)?
         try row.withUnsafeMutableBufferPointer { row in
             try capture.forEach { p in
                 packets += 1
                 extractor.process(p, into: row.baseAddress!)
                 guard let run = router.device(of: p) else { return }
-                let mse = run.model.score(UnsafePointer(row.baseAddress!))
-                // A score that is not a number (features far outside what the model saw) counts
-                // as anomalous: it is anything but normal traffic.
-                let flag = !(mse <= run.model.threshold)
-                run.packets += 1
-                if let scoreSink {
-                    scoreSink.write("\(packets),\(p.time),\(run.label),\(run.model.name),\(mse),\(flag ? 1 : 0)\n")
-                }
-                switch run.stream.add(flag) {
-                case true?: run.extend(packet: packets, time: p.time, mse: mse)
-                case false?:
-                    if let alert = run.close() {
-                        alertSink.write(alert)
-                        if live { alertSink.flush() }   // a live alert is read as it happens
+                let model = run.model
+                if let q = pending {
+                    pending = nil
+                    if q.run.model === model {
+                        let slot = model.stage(UnsafePointer(row.baseAddress!))
+                        model.scoreStaged()
+                        vote(q.run, packet: q.packet, time: q.time, mse: model.errors[0], slot: 0)
+                        vote(run, packet: packets, time: p.time, mse: model.errors[slot], slot: slot)
+                        return
                     }
-                case nil: break
+                    q.run.model.scoreStaged()
+                    vote(q.run, packet: q.packet, time: q.time, mse: q.run.model.errors[0], slot: 0)
+                }
+                _ = model.stage(UnsafePointer(row.baseAddress!))
+                if live {
+                    model.scoreStaged()
+                    vote(run, packet: packets, time: p.time, mse: model.errors[0], slot: 0)
+                } else {
+                    pending = (run, packets, p.time)
                 }
             }
+        }
+        if let q = pending {
+            q.run.model.scoreStaged()
+            vote(q.run, packet: q.packet, time: q.time, mse: q.run.model.errors[0], slot: 0)
         }
         let runs = router.devices
         for run in runs { if let alert = run.close(ended: false) { alertSink.write(alert) } }
@@ -167,7 +198,7 @@ struct Detect: ParsableCommand {
 }
 
 /// One model as `ae detect` runs it: its weights in memory of their own (`FrozenModel`), where
-/// each of its features is in the extractor's row, and one row's buffers.
+/// each of its features is in the extractor's row, and the buffers of the rows it scores at once.
 final class ModelRun {
     let name: String
     let threshold: Float
@@ -177,10 +208,16 @@ final class ModelRun {
     private let frozen: FrozenModel
     /// For each model input, its column in the extractor's row.
     private let columns: [Int]
+    /// Rows scored at once: two, the dense kernel's pair.
+    static let capacity = 2
     private var raw: [Double]
+    /// `capacity × n`: the staged rows, scaled, and after `scoreStaged` their reconstructions.
     private(set) var scaled: [Float]
     private(set) var reconstruction: [Float]
+    /// The staged rows' MSEs, after `scoreStaged`.
+    private(set) var errors: [Float]
     private var activations: [Float]
+    private var staged = 0
 
     init(name: String, path: String) throws {
         let model = try ModelFile.read(path: path)
@@ -196,28 +233,39 @@ final class ModelRun {
         frozen = FrozenModel(model)
         let n = model.featureNames.count
         raw = [Double](repeating: 0, count: n)
-        scaled = [Float](repeating: 0, count: n)
+        scaled = [Float](repeating: 0, count: Self.capacity * n)
         reconstruction = scaled
-        activations = [Float](repeating: 0, count: frozen.activationsPerRow)
+        errors = [Float](repeating: 0, count: Self.capacity)
+        activations = [Float](repeating: 0, count: Self.capacity * frozen.activationsPerRow)
     }
 
-    /// The MSE of one extractor row; `scaled` and `reconstruction` hold the row afterwards.
-    func score(_ row: UnsafePointer<Double>) -> Float {
-        var mse: Float = 0
-        let n = columns.count
+    /// Takes one extractor row's features, scaled, as the next row to score; returns its slot.
+    func stage(_ row: UnsafePointer<Double>) -> Int {
+        precondition(staged < Self.capacity)
+        let n = columns.count, slot = staged
         raw.withUnsafeMutableBufferPointer { r in
             columns.withUnsafeBufferPointer { c in for j in 0..<n { r[j] = row[c[j]] } }
-            scaled.withUnsafeMutableBufferPointer { x in
-                frozen.scale(UnsafeBufferPointer(r), into: x.baseAddress!)
-                reconstruction.withUnsafeMutableBufferPointer { y in
+            scaled.withUnsafeMutableBufferPointer { x in frozen.scale(UnsafeBufferPointer(r), into: x.baseAddress! + slot * n) }
+        }
+        staged += 1
+        return slot
+    }
+
+    /// Scores the staged rows in one pass: their MSEs in `errors`, their reconstructions in
+    /// `reconstruction`, readable until the next `stage`.
+    func scoreStaged() {
+        let rows = staged
+        staged = 0
+        scaled.withUnsafeBufferPointer { x in
+            reconstruction.withUnsafeMutableBufferPointer { y in
+                errors.withUnsafeMutableBufferPointer { e in
                     activations.withUnsafeMutableBufferPointer { a in
-                        frozen.reconstruct(x.baseAddress!, rows: 1, into: y.baseAddress!, errors: &mse,
-                                           activations: a.baseAddress!, capacity: 1)
+                        frozen.reconstruct(x.baseAddress!, rows: rows, into: y.baseAddress!, errors: e.baseAddress!,
+                                           activations: a.baseAddress!, capacity: Self.capacity)
                     }
                 }
             }
         }
-        return mse
     }
 }
 
@@ -237,16 +285,17 @@ final class DeviceRun {
     }
 
     /// An anomalous window ended at this packet: open an alert, or extend the open one.
-    func extend(packet: Int, time: Double, mse: Float) {
+    func extend(packet: Int, time: Double, mse: Float, slot: Int) {
         var a = open ?? (packet, time, packet, time, 0, -.infinity, "")
         a.lastPacket = packet
         a.lastTime = time
         a.windows += 1
         if !(mse <= a.maxMSE) {
             a.maxMSE = mse
+            let n = model.quotedFeatureNames.count, row = slot * n ..< (slot + 1) * n
             a.top = model.scaled.withUnsafeBufferPointer { x in
                 model.reconstruction.withUnsafeBufferPointer { y in
-                    let top = TopErrors(x, y)
+                    let top = TopErrors(UnsafeBufferPointer(rebasing: x[row]), UnsafeBufferPointer(rebasing: y[row]))
                     return (0..<top.count).map { i in
                         #"{"name":\#(model.quotedFeatureNames[top.index[i]]),"error":\#(Self.number(top.error[i]))}"#
                     }.joined(separator: ",")
