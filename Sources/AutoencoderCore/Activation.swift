@@ -12,8 +12,9 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
     /// Keras's `LeakyReLU` default negative slope.
     public static let leakySlope: Float = 0.3
 
-    /// Whether `apply` runs sigmoid and tanh sixteen at a time (`nk_sigmoid`, `nk_tanh`: AVX-512),
-    /// bit for bit as `applyScalar` does with glibc 2.36's `expf` and `tanhf`.
+    /// Whether `apply` runs sigmoid and tanh sixteen or eight at a time (`nk_sigmoid`, `nk_tanh`:
+    /// AVX-512, or AVX2 with FMA), bit for bit as `applyScalar` does with glibc 2.36's `expf` and
+    /// `tanhf`.
     public static let hasKernel = nk_activation_available() != 0
 
     /// Applies the activation in place: the kernels where this CPU has them, else `applyScalar`.

@@ -4,16 +4,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// The network's own arithmetic in C: the dense layers' product in a fixed order, and AVX-512
-// activations. The scalar Swift code in AutoencoderCore (`Activation.applyScalar`) is the
+// The network's own arithmetic in C: the dense layers' product in a fixed order, and AVX-512 or
+// AVX2 activations. The scalar Swift code in AutoencoderCore (`Activation.applyScalar`) is the
 // activations' specification and fallback. With AE_NUMBER_KERNELS=off in the environment,
 // `nk_activation_available` answers 0 and the fallback runs everywhere.
 
-/// 1 if this CPU and OS run `nk_sigmoid` and `nk_tanh` (AVX-512 F and DQ), 0 if not.
+/// 1 if this CPU and OS run `nk_sigmoid` and `nk_tanh` (AVX-512 F and DQ, or AVX2 and FMA), 0 if not.
 int nk_activation_available(void);
 
-/// p[i] = 1 / (1 + expf(-p[i])) for i in 0..<n, bit for bit as with glibc 2.36's `expf` on an
-/// AVX-512 CPU (`Activation.apply`'s sigmoid).
+/// 2: the activations run sixteen at a time (AVX-512 F and DQ); 1: eight (AVX2 and FMA); 0: not.
+int nk_activation_level(void);
+
+/// p[i] = 1 / (1 + expf(-p[i])) for i in 0..<n, bit for bit as with glibc 2.36's `expf` on a
+/// CPU with FMA (`__expf_fma`: `Activation.apply`'s sigmoid).
 void nk_sigmoid(float *p, size_t n);
 
 /// p[i] = tanhf(p[i]) for i in 0..<n, bit for bit as glibc 2.36's `tanhf`.

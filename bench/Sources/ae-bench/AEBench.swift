@@ -431,14 +431,14 @@ struct DecimalCheck: ParsableCommand {
     }
 }
 
-/// `Activation.apply` (the AVX-512 kernels) against `applyScalar` (glibc's expf and tanhf) on every
+/// `Activation.apply` (the AVX-512 or AVX2 kernels) against `applyScalar` (glibc's expf and tanhf) on every
 /// `stride`-th bit pattern, 4096 at a time; then the time per value of each, on a layer's worth
 /// (115 sigmoids, 16 tanhs) of typical pre-activations.
 struct ActivationCheck: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "activation-check")
     @Option var stride: UInt64 = 1
     func run() throws {
-        guard Activation.hasKernel else { print("this CPU has no AVX-512 kernel"); throw ExitCode.failure }
+        guard Activation.hasKernel else { print("this CPU has no AVX-512 or AVX2 kernel"); throw ExitCode.failure }
         let chunk = 4096
         var fast = [Float](repeating: 0, count: chunk), slow = fast
         var checked = 0, mismatches = 0
