@@ -48,6 +48,8 @@ struct Agent: ParsableCommand {
     @Option(help: "nbaiot (the published data, default) or kitsune.") var compat: String = "nbaiot"
     @Option(name: .customLong("warm-up"), help: "Seconds from the first packet whose packets only warm the extractor's statistics up (not sent; default 0).")
     var warmUpFlag: Double?
+    @Option(name: .customLong("idle-timeout"), help: "Drop streams idle this many seconds (0 keeps all, as Kitsune; default 3600). Lower bounds memory under a scan.")
+    var idleTimeoutFlag: Double?
 
     /// The flags given, as configuration overrides.
     var overrides: [String: ConfigValue] {
@@ -61,6 +63,7 @@ struct Agent: ParsableCommand {
         set("queue_rows", queueRowsFlag.map { .int($0) })
         set("drain_seconds", drainSecondsFlag.map { .double($0) })
         set("warm_up", warmUpFlag.map { .double($0) })
+        set("idle_timeout", idleTimeoutFlag.map { .double($0) })
         set("alerts", alertsFlag.map { .string($0) })
         set("metrics_port", metricsPortFlag.map { .int($0) })
         set("metrics_host", metricsHostFlag.map { .string($0) })
@@ -75,7 +78,7 @@ struct Agent: ParsableCommand {
         guard let server = settings.server else { throw CLIError("give --server http://HOST:PORT (or server in --config, or AE_AGENT_SERVER)") }
         let devices = settings.devices, defaultModel = settings.defaultModel, alerts = settings.alerts, tokenFile = settings.tokenFile
         let batch = settings.batch, flushMs = settings.flushMs, queueRows = settings.queueRows, drainSeconds = settings.drainSeconds
-        let warmUp = settings.warmUp, metricsPort = settings.metricsPort, metricsHost = settings.metricsHost
+        let warmUp = settings.warmUp, idleTimeout = settings.idleTimeout, metricsPort = settings.metricsPort, metricsHost = settings.metricsHost
         guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune, got '\(compat)'") }
         guard (pcap == nil) != (interface == nil) else { throw CLIError("give --pcap FILE or --interface IF, one of them") }
         guard devices != nil || defaultModel != nil else { throw CLIError("give --devices FILE or --default-model NAME, or both") }
@@ -84,6 +87,7 @@ struct Agent: ParsableCommand {
         guard queueRows >= batch else { throw CLIError("--queue-rows must be at least --batch (\(batch))") }
         guard drainSeconds >= 0, drainSeconds.isFinite else { throw CLIError("--drain-seconds must be ≥ 0") }
         guard warmUp >= 0, warmUp.isFinite else { throw CLIError("--warm-up must be ≥ 0 seconds") }
+        guard idleTimeout >= 0, idleTimeout.isFinite else { throw CLIError("--idle-timeout must be ≥ 0 seconds") }
         if let count, count < 1 { throw CLIError("--count must be at least 1") }
         if let duration, !(duration > 0 && duration.isFinite) { throw CLIError("--duration must be > 0 seconds") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw CLIError("--metrics-port must be 0…65535") }
@@ -117,7 +121,7 @@ struct Agent: ParsableCommand {
         let metrics = try metricsPort.map { try MetricsListener(host: metricsHost, port: $0, counters: counters) }
         if let metrics { Output.stderr("metrics on http://\(metricsHost):\(metrics.port)/metrics\n") }
 
-        var extractor = FeatureExtractor(mode: mode, idleTimeout: 3600, addresses: addresses)
+        var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
         var capture = pcap.map { CaptureReader(path: $0, skipBad: skipBad, addresses: addresses) }
             ?? CaptureReader(interface: interface!, addresses: addresses)
         let live = capture.isLive

@@ -14,6 +14,8 @@ import Foundation
 /// - `queue_rows` (int, default 16384): most rows waiting to be sent
 /// - `drain_seconds` (number, default 10): at the end, how long buffered rows may take
 /// - `warm_up` (number, default 0): seconds of packets that only warm the extractor up
+/// - `idle_timeout` (number, default 3600): streams idle this many seconds are dropped (0 keeps
+///   all); lower it to bound memory under a scan of new addresses
 /// - `alerts` (string, default stdout): the alerts file
 /// - `metrics_port` (int, default none): Prometheus metrics port (0 picks one)
 /// - `metrics_host` (string, default `"127.0.0.1"`)
@@ -27,13 +29,14 @@ struct AgentSettings: Equatable {
     var queueRows = 16_384
     var drainSeconds = 10.0
     var warmUp = 0.0
+    var idleTimeout = 3600.0
     var alerts: String?
     var metricsPort: Int?
     var metricsHost = "127.0.0.1"
     var tokenFile: String?
 
     static let keys = ["server", "devices", "default_model", "batch", "flush_ms", "queue_rows", "drain_seconds", "warm_up",
-                       "alerts", "metrics_port", "metrics_host", "token_file"]
+                       "idle_timeout", "alerts", "metrics_port", "metrics_host", "token_file"]
 
     /// Flags (`overrides`), then the environment, then `file`.
     static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -55,7 +58,7 @@ struct AgentSettings: Equatable {
                 } else if let n = v as? NSNumber, !(v is Bool) {
                     let d = n.doubleValue
                     // The keys that take seconds are numbers; the others, whole numbers (2.5 rows is refused).
-                    content = ["drain_seconds", "warm_up"].contains(k) || d != d.rounded() || abs(d) >= 1e15 ? .double(d) : .int(Int(d))
+                    content = ["drain_seconds", "warm_up", "idle_timeout"].contains(k) || d != d.rounded() || abs(d) >= 1e15 ? .double(d) : .int(Int(d))
                 } else {
                     throw CLIError("\(file): '\(k)' must be a string or a number")
                 }
@@ -79,6 +82,7 @@ struct AgentSettings: Equatable {
         if let v = try read("queue_rows", { try reader.requiredInt(forKey: $0) }) { s.queueRows = v }
         if let v = try read("drain_seconds", { try reader.requiredDouble(forKey: $0) }) { s.drainSeconds = v }
         if let v = try read("warm_up", { try reader.requiredDouble(forKey: $0) }) { s.warmUp = v }
+        if let v = try read("idle_timeout", { try reader.requiredDouble(forKey: $0) }) { s.idleTimeout = v }
         s.alerts = try read("alerts") { try reader.requiredString(forKey: $0) }
         s.metricsPort = try read("metrics_port") { try reader.requiredInt(forKey: $0) }
         if let v = try read("metrics_host", { try reader.requiredString(forKey: $0) }) { s.metricsHost = v }

@@ -119,7 +119,7 @@ import Testing
         #expect(!mine.isEmpty && mine == theirs, "agent \(mine.count) alerts, detect \(theirs.count)")
 
         // The same from a settings file (the server's scheme: flags over AE_AGENT_* over the file).
-        try #"{"server": "http://127.0.0.1:\#(port)", "devices": "devices.json", "default_model": "plain", "batch": 500, "drain_seconds": 300}"#
+        try #"{"server": "http://127.0.0.1:\#(port)", "devices": "devices.json", "default_model": "plain", "batch": 500, "drain_seconds": 300, "idle_timeout": 3600}"#
             .write(toFile: path("agent.json"), atomically: true, encoding: .utf8)
         let configured = try ae(["agent", "--pcap", DetectCommandTests.capture, "--config", "agent.json", "--batch", "100", "--alerts", "again.jsonl"])
         #expect(configured.status == 0 && configured.out.contains("38363 rows sent"), "\(configured.err)")
@@ -138,6 +138,8 @@ import Testing
         #expect(url.status != 0 && url.err.contains("--server"), "\(url.err)")
         let batch = try ae(["agent", "--pcap", DetectCommandTests.capture, "--server", "http://127.0.0.1:\(port)", "--default-model", "plain", "--batch", "0"])
         #expect(batch.status != 0 && batch.err.contains("--batch"), "\(batch.err)")
+        let idle = try ae(["agent", "--pcap", DetectCommandTests.capture, "--server", "http://127.0.0.1:\(port)", "--default-model", "plain", "--idle-timeout=-1"])
+        #expect(idle.status != 0 && idle.err.contains("--idle-timeout must be ≥ 0"), "\(idle.err)")
     }
 
     /// The service is killed mid-run and started again on the same port: the agent retries, its
