@@ -22,6 +22,14 @@ public struct FeatureExtractor {
     /// 0 keeps everything, as Kitsune does. The default, one hour, is where even the slowest
     /// window (λ = 0.01, half-life 100 s) has decayed to 2⁻³⁶ of its weight.
     public let idleTimeout: Double
+    /// The most streams held at once (all five groups together). Past it, the streams idle the
+    /// longest are dropped until three quarters remain: a scan of new addresses opens streams
+    /// for every destination faster than `idleTimeout` lets them go (about 400 B each), and a
+    /// gateway must not run out of memory while it is attacked. Ordinary networks stay far
+    /// below it (the real Mirai capture holds about 21,500).
+    public let maxStreams: Int
+    /// How many times the budget made streams go early.
+    public private(set) var budgetEvictions = 0
     public let addresses: AddressTable
 
     private var mi: StreamTable, host: StreamTable, hh: StreamTable, jit: StreamTable, hp: StreamTable
@@ -30,9 +38,11 @@ public struct FeatureExtractor {
     private var pairCount: Int32 = 0
     private var nextSweep = -Double.infinity
 
-    public init(mode: Mode = .nbaiot, idleTimeout: Double = 3600, addresses: AddressTable) {
+    public init(mode: Mode = .nbaiot, idleTimeout: Double = 3600, maxStreams: Int = 500_000, addresses: AddressTable) {
+        precondition(maxStreams >= 16)
         self.mode = mode
         self.idleTimeout = idleTimeout
+        self.maxStreams = maxStreams
         self.addresses = addresses
         let exact = mode == .kitsune
         let l = FeatureNames.lambdas
@@ -69,6 +79,7 @@ public struct FeatureExtractor {
             if nextSweep.isFinite { evict(before: t - idleTimeout) }
             nextSweep = t + idleTimeout / 4
         }
+        if liveStreams > maxStreams { shed(at: t) }
         let kitsune = mode == .kitsune
 
         // MI_dir: source MAC + IP, 1D.
@@ -169,6 +180,21 @@ public struct FeatureExtractor {
     private static func write(_ o: UnsafeMutablePointer<Double>, _ w: Double, _ m: Double, _ s: Double,
                        _ d: (radius: Double, magnitude: Double, cov: Double, pcc: Double)) {
         o[0] = w; o[1] = m; o[2] = s; o[3] = d.magnitude; o[4] = d.radius; o[5] = d.cov; o[6] = d.pcc
+    }
+
+    /// Over the budget: drops the streams idle the longest (a cutoff that halves its distance to
+    /// `t`) until at most three quarters of `maxStreams` remain.
+    private mutating func shed(at t: Double) {
+        let target = maxStreams / 4 * 3
+        var window = idleTimeout > 0 ? idleTimeout : 3600
+        repeat {
+            window /= 2
+            evict(before: t - window)
+        } while liveStreams > target && window > 1e-3
+        // More than that within the last millisecond (a burst, or a capture whose times stand
+        // still): start afresh rather than shed again at every packet.
+        if liveStreams > target { evict(before: .infinity) }
+        budgetEvictions += 1
     }
 
     /// Drops streams idle since `cutoff` (called automatically as packet time advances).

@@ -154,6 +154,27 @@ import Testing
         #expect(keepAll.extractor.liveStreams > 1000)
     }
 
+    /// A scan of new destinations, faster than the idle timeout lets streams go: the budget
+    /// holds, the streams still in use are the newest, and a capture whose clock stands still
+    /// (every packet at one time) cannot make it shed at every packet.
+    @Test(arguments: FeatureExtractor.Mode.allCases)
+    func aScanStaysWithinTheStreamBudget(mode: FeatureExtractor.Mode) {
+        var h = Harness(mode: mode, idleTimeout: 3600, maxStreams: 600)
+        var peak = 0
+        for i in 0..<6_000 {
+            h.send(h.packet(Double(i) * 0.001, 60, "192.168.1.21", "10.\(i / 65536).\(i / 256 % 256).\(i % 256)", sport: "4\(i % 1000)", dport: "23"))
+            peak = max(peak, h.extractor.liveStreams)
+            #expect(h.row.allSatisfy { $0.isFinite })
+        }
+        // At most six new streams a packet, 150 freed a shed: about one shed in 25 packets, not one a packet.
+        #expect(peak <= 600 + 8 && h.extractor.budgetEvictions > 10 && h.extractor.budgetEvictions < 500, "peak \(peak), \(h.extractor.budgetEvictions) sheds")
+        // The scanning host's own stream survives every shed: it is the most recent.
+        #expect(h["MI_dir_L0.01_weight"] > 1_000)
+        var frozen = Harness(mode: mode, idleTimeout: 3600, maxStreams: 600)
+        for i in 0..<6_000 { frozen.send(frozen.packet(5, 60, "192.168.1.21", "10.0.\(i / 256 % 256).\(i % 256)", dport: "23")) }
+        #expect(frozen.extractor.liveStreams <= 600 + 8 && frozen.extractor.budgetEvictions < 500, "\(frozen.extractor.budgetEvictions) sheds")
+    }
+
     @Test func evictedStreamsStartAfresh() {
         var h = Harness(idleTimeout: 10)
         h.send(h.packet(0, 100, "a", "b"))

@@ -23,8 +23,8 @@ struct Harness {
     var extractor: FeatureExtractor
     var row = [Double](repeating: .nan, count: FeatureNames.count)
 
-    init(mode: FeatureExtractor.Mode = .nbaiot, idleTimeout: Double = 0) {
-        extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
+    init(mode: FeatureExtractor.Mode = .nbaiot, idleTimeout: Double = 0, maxStreams: Int = 500_000) {
+        extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, maxStreams: maxStreams, addresses: addresses)
     }
 
     func packet(_ t: Double, _ len: Double, _ src: String, _ dst: String, sport: String = "1000", dport: String = "80") -> Packet {
