@@ -23,6 +23,10 @@ struct Agent: ParsableCommand {
         is counted by reason (queue_full, rejected: the service answered 4xx, shutdown) and logged. \
         SIGINT/SIGTERM: the capture stops, buffered rows are sent (for at most --drain-seconds), \
         the open alerts and the summary are written, exit 0.
+
+        Hosts scored by --default-model are let go when idle for --idle-timeout and, past \
+        --max-hosts, those idle the longest (their buffered rows are sent and their open alert \
+        closed first): a flood of spoofed source MACs cannot exhaust the gateway's memory.
         """)
 
     @Option(help: "A capture file (pcap or pcapng) to read instead of an interface.") var pcap: String?
@@ -50,6 +54,8 @@ struct Agent: ParsableCommand {
     var warmUpFlag: Double?
     @Option(name: .customLong("idle-timeout"), help: "Drop streams idle this many seconds (0 keeps all, as Kitsune; default 3600). Lower bounds memory under a scan.")
     var idleTimeoutFlag: Double?
+    @Option(name: .customLong("max-hosts"), help: "With --default-model: most hosts held at once; past it, those idle the longest are let go (default 10000).")
+    var maxHostsFlag: Int?
 
     /// The flags given, as configuration overrides.
     var overrides: [String: ConfigValue] {
@@ -64,6 +70,7 @@ struct Agent: ParsableCommand {
         set("drain_seconds", drainSecondsFlag.map { .double($0) })
         set("warm_up", warmUpFlag.map { .double($0) })
         set("idle_timeout", idleTimeoutFlag.map { .double($0) })
+        set("max_hosts", maxHostsFlag.map { .int($0) })
         set("alerts", alertsFlag.map { .string($0) })
         set("metrics_port", metricsPortFlag.map { .int($0) })
         set("metrics_host", metricsHostFlag.map { .string($0) })
@@ -78,7 +85,7 @@ struct Agent: ParsableCommand {
         guard let server = settings.server else { throw CLIError("give --server http://HOST:PORT (or server in --config, or AE_AGENT_SERVER)") }
         let devices = settings.devices, defaultModel = settings.defaultModel, alerts = settings.alerts, tokenFile = settings.tokenFile
         let batch = settings.batch, flushMs = settings.flushMs, queueRows = settings.queueRows, drainSeconds = settings.drainSeconds
-        let warmUp = settings.warmUp, idleTimeout = settings.idleTimeout, metricsPort = settings.metricsPort, metricsHost = settings.metricsHost
+        let warmUp = settings.warmUp, idleTimeout = settings.idleTimeout, maxHosts = settings.maxHosts, metricsPort = settings.metricsPort, metricsHost = settings.metricsHost
         guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune, got '\(compat)'") }
         guard (pcap == nil) != (interface == nil) else { throw CLIError("give --pcap FILE or --interface IF, one of them") }
         guard devices != nil || defaultModel != nil else { throw CLIError("give --devices FILE or --default-model NAME, or both") }
@@ -88,6 +95,7 @@ struct Agent: ParsableCommand {
         guard drainSeconds >= 0, drainSeconds.isFinite else { throw CLIError("--drain-seconds must be ≥ 0") }
         guard warmUp >= 0, warmUp.isFinite else { throw CLIError("--warm-up must be ≥ 0 seconds") }
         guard idleTimeout >= 0, idleTimeout.isFinite else { throw CLIError("--idle-timeout must be ≥ 0 seconds") }
+        guard maxHosts >= 1 else { throw CLIError("--max-hosts must be at least 1") }
         if let count, count < 1 { throw CLIError("--count must be at least 1") }
         if let duration, !(duration > 0 && duration.isFinite) { throw CLIError("--duration must be > 0 seconds") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw CLIError("--metrics-port must be 0…65535") }
@@ -109,10 +117,10 @@ struct Agent: ParsableCommand {
             models[name] = m
             return m
         }
-        let listed = try map.devices.map { d in AgentDevice(label: d.address, model: try model(d.model, for: "\(devices!): '\(d.address)'"), batch: batch) }
+        let listed = try map.devices.map { d in AgentDevice(label: d.address, model: try model(d.model, for: "\(devices!): '\(d.address)'")) }
         let fallback = try defaultModel.map { try model($0, for: "--default-model") }
-        var router = DeviceRouter(map: map, listed: listed, warmUp: warmUp,
-                                  newHost: fallback.map { m in { AgentDevice(label: addresses.name($0), model: m, batch: batch) } })
+        var router = DeviceRouter(map: map, listed: listed, warmUp: warmUp, idleTimeout: idleTimeout, maxHosts: maxHosts,
+                                  newHost: fallback.map { m in { AgentDevice(label: addresses.name($0), model: m) } })
 
         Output.stderr("ae agent: \(listed.count) device(s)\(fallback != nil ? " and other hosts" : ""), model(s) \(models.keys.sorted().joined(separator: ", ")); sending to \(server)\n")
         let counters = AgentCounters()
@@ -131,6 +139,9 @@ struct Agent: ParsableCommand {
         let limit = count ?? .max
         let flushAfter = Double(flushMs) / 1000
         var packets = 0
+        /// Devices with rows buffered, in the order their oldest row came (a device shipped since
+        /// is skipped: its `since` no longer matches).
+        var waiting: [(device: AgentDevice, since: Double)] = [], next = 0
         /// Hands a device's buffered rows to the sender (waiting for room with a file; dropping
         /// them, counted, live).
         func ship(_ d: AgentDevice) {
@@ -139,7 +150,12 @@ struct Agent: ParsableCommand {
         }
         func flushDue() {
             let now = AgentCounters.now()
-            for d in router.devices where d.rows > 0 && now - d.since >= flushAfter { ship(d) }
+            while next < waiting.count, now - waiting[next].since >= flushAfter {
+                let w = waiting[next]
+                next += 1
+                if w.device.rows > 0 && w.device.since == w.since { ship(w.device) }
+            }
+            if next >= 256, next * 2 >= waiting.count { waiting.removeFirst(next); next = 0 }
         }
         var lastCheck = AgentCounters.now()
         capture.shouldStop = {
@@ -156,10 +172,18 @@ struct Agent: ParsableCommand {
                 counters.packets.add(1, ordering: .relaxed)
                 extractor.process(p, into: row.baseAddress!)
                 guard let d = router.device(of: p) else { return }
+                if !router.retired.isEmpty {
+                    for gone in router.takeRetired() { ship(gone); sender.letGo(gone) }
+                    counters.hostsLetGo.store(router.hostsLetGo, ordering: .relaxed)
+                    counters.streamsShed.store(extractor.budgetEvictions, ordering: .relaxed)
+                }
                 d.append(UnsafePointer(row.baseAddress!), packet: packets, time: p.time)
+                if d.rows == 1 { waiting.append((d, d.since)) }
                 if d.rows == batch { ship(d) }
+                counters.hosts.store(router.hostCount, ordering: .relaxed)
             }
         }
+        counters.streamsShed.store(extractor.budgetEvictions, ordering: .relaxed)
         let states = router.devices
         for d in states { ship(d) }
         let drained = sender.finish(within: drainSeconds)
@@ -168,20 +192,24 @@ struct Agent: ParsableCommand {
         metrics?.stop()
         let seconds = Date().timeIntervalSince(start)
 
+        let gone = sender.gone
         let table = Table(header: ["device", "model", "ws", "rows", "windows", "anomalous", "alerts"],
                           rows: states.map { d in
                               [d.label, d.model.name, String(d.model.windowSize), String(d.vote.rows), String(d.vote.stream.windows),
                                String(d.vote.stream.anomalous), String(d.vote.alerts)]
-                          })
+                          } + (gone.hosts == 0 ? [] : [[
+                              "\(gone.hosts) hosts let go", fallback!.name, String(fallback!.windowSize), String(gone.rows),
+                              String(gone.windows), String(gone.anomalous), String(gone.alerts)]]))
         var summary = table.text + "\n"
         summary += "\(packets) packets in \(String(format: "%.2f", seconds)) s; \(counters.rowsSent.load(ordering: .relaxed)) rows sent in "
         summary += "\(counters.batches.load(ordering: .relaxed)) batches, \(counters.retries.load(ordering: .relaxed)) retries"
-        summary += ", \(states.reduce(0) { $0 + $1.vote.alerts }) alert(s)"
+        summary += ", \(states.reduce(gone.alerts) { $0 + $1.vote.alerts }) alert(s)"
         for (reason, n) in counters.dropSummary() where n > 0 { summary += "; \(n) rows dropped (\(reason))" }
         if !drained { summary += "; the drain timed out" }
         if router.warming > 0 { summary += "; \(router.warming) packets in the warm-up, not sent" }
         if capture.dropped > 0 { summary += "; \(capture.dropped) packets dropped by the kernel" }
         if router.unmapped > 0 { summary += "; \(router.unmapped) packets from hosts with no device, skipped" }
+        if extractor.budgetEvictions > 0 { summary += "; the stream budget shed streams \(extractor.budgetEvictions) times" }
         summary += "\n"
         if alerts == nil { Output.stderr(summary) } else { print(summary, terminator: "") }
     }
@@ -232,21 +260,20 @@ final class AgentDevice: @unchecked Sendable {
     let label: String
     let model: ServedModel
     let vote: AgentVote
-    private let capacity: Int
     private(set) var rows = 0
     /// When the oldest buffered row arrived (monotonic seconds).
     private(set) var since = 0.0
     private var values: [Double] = []
     private var stamps: [(packet: Int, time: Double)] = []
 
-    init(label: String, model: ServedModel, batch: Int) {
+    init(label: String, model: ServedModel) {
         self.label = label
         self.model = model
-        capacity = batch
         vote = AgentVote(label: label, model: model)
-        values.reserveCapacity(batch * model.columns.count)
     }
 
+    /// Buffers a row. The buffer grows as rows come rather than being reserved: under a flood of
+    /// new hosts most hold one row.
     func append(_ row: UnsafePointer<Double>, packet: Int, time: Double) {
         if rows == 0 { since = AgentCounters.now() }
         for j in model.columns { values.append(row[j]) }
@@ -258,8 +285,8 @@ final class AgentDevice: @unchecked Sendable {
     func take() -> AgentBatch? {
         guard rows > 0 else { return nil }
         let b = AgentBatch(device: self, rows: rows, values: values, stamps: stamps)
-        values.removeAll(keepingCapacity: true)
-        stamps.removeAll(keepingCapacity: true)
+        values = []   // the batch owns the buffer; an idle device holds none
+        stamps = []
         rows = 0
         return b
     }

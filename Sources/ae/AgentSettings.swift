@@ -15,7 +15,10 @@ import Foundation
 /// - `drain_seconds` (number, default 10): at the end, how long buffered rows may take
 /// - `warm_up` (number, default 0): seconds of packets that only warm the extractor up
 /// - `idle_timeout` (number, default 3600): streams idle this many seconds are dropped (0 keeps
-///   all); lower it to bound memory under a scan of new addresses
+///   all); lower it to bound memory under a scan of new addresses. Hosts made on sight
+///   (`default_model`) idle this long are let go too
+/// - `max_hosts` (int, default 10000): most hosts made on sight held at once; past it, those
+///   idle the longest are let go (bounds memory under a flood of spoofed source MACs)
 /// - `alerts` (string, default stdout): the alerts file
 /// - `metrics_port` (int, default none): Prometheus metrics port (0 picks one)
 /// - `metrics_host` (string, default `"127.0.0.1"`)
@@ -30,13 +33,14 @@ struct AgentSettings: Equatable {
     var drainSeconds = 10.0
     var warmUp = 0.0
     var idleTimeout = 3600.0
+    var maxHosts = 10_000
     var alerts: String?
     var metricsPort: Int?
     var metricsHost = "127.0.0.1"
     var tokenFile: String?
 
     static let keys = ["server", "devices", "default_model", "batch", "flush_ms", "queue_rows", "drain_seconds", "warm_up",
-                       "idle_timeout", "alerts", "metrics_port", "metrics_host", "token_file"]
+                       "idle_timeout", "max_hosts", "alerts", "metrics_port", "metrics_host", "token_file"]
 
     /// Flags (`overrides`), then the environment, then `file`.
     static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -83,6 +87,7 @@ struct AgentSettings: Equatable {
         if let v = try read("drain_seconds", { try reader.requiredDouble(forKey: $0) }) { s.drainSeconds = v }
         if let v = try read("warm_up", { try reader.requiredDouble(forKey: $0) }) { s.warmUp = v }
         if let v = try read("idle_timeout", { try reader.requiredDouble(forKey: $0) }) { s.idleTimeout = v }
+        if let v = try read("max_hosts", { try reader.requiredInt(forKey: $0) }) { s.maxHosts = v }
         s.alerts = try read("alerts") { try reader.requiredString(forKey: $0) }
         s.metricsPort = try read("metrics_port") { try reader.requiredInt(forKey: $0) }
         if let v = try read("metrics_host", { try reader.requiredString(forKey: $0) }) { s.metricsHost = v }

@@ -15,6 +15,9 @@ final class AgentCounters: Sendable {
     let retries = Atomic<Int>(0)
     let alerts = Atomic<Int>(0)
     let queuedRows = Atomic<Int>(0)
+    let hosts = Atomic<Int>(0)
+    let hostsLetGo = Atomic<Int>(0)
+    let streamsShed = Atomic<Int>(0)
     private let droppedQueueFull = Atomic<Int>(0)
     private let droppedRejected = Atomic<Int>(0)
     private let droppedShutdown = Atomic<Int>(0)
@@ -49,9 +52,13 @@ final class AgentCounters: Sendable {
         counter("ae_agent_batches_total", "Batches the service answered.", batches.load(ordering: .relaxed))
         counter("ae_agent_retries_total", "Batch sends retried (connection failure or 5xx).", retries.load(ordering: .relaxed))
         counter("ae_agent_alerts_total", "Alerts raised.", alerts.load(ordering: .relaxed))
+        counter("ae_agent_hosts_let_go_total", "Hosts made on sight (--default-model) let go: idle past --idle-timeout, or the longest idle past --max-hosts.",
+                hostsLetGo.load(ordering: .relaxed))
+        counter("ae_agent_streams_shed_total", "Times the extractor's stream budget let the streams idle the longest go.", streamsShed.load(ordering: .relaxed))
         s += "# HELP ae_agent_rows_dropped_total Rows not sent, by reason.\n# TYPE ae_agent_rows_dropped_total counter\n"
         for (reason, n) in dropSummary() { s += "ae_agent_rows_dropped_total{reason=\"\(reason)\"} \(n)\n" }
         s += "# HELP ae_agent_queue_rows Rows waiting to be sent.\n# TYPE ae_agent_queue_rows gauge\nae_agent_queue_rows \(queuedRows.load(ordering: .relaxed))\n"
+        s += "# HELP ae_agent_hosts Hosts made on sight (--default-model) held now.\n# TYPE ae_agent_hosts gauge\nae_agent_hosts \(hosts.load(ordering: .relaxed))\n"
         return s
     }
 }
@@ -69,13 +76,24 @@ final class BatchSender: @unchecked Sendable {
     private let alerts: TextSink
     private let condition = NSCondition()
     /// Batches in order; a sent one's slot is emptied at once, so the queue holds only what waits.
-    private var queue: [AgentBatch?] = []
+    private var queue: [Job?] = []
     private var head = 0
     private var queuedRows = 0
     private var finishing = false
     private var finished = false
     private var deadline = Double.infinity
     private var lastDropLog = 0.0
+    /// The hosts let go (`letGo`), their votes summed: read after `finish`.
+    private(set) var gone = (hosts: 0, rows: 0, windows: 0, anomalous: 0, alerts: 0)
+
+    /// What the sender does next, in the capture's order.
+    private enum Job {
+        case send(AgentBatch)
+        /// The device's last rows are ahead in the queue: close its open alert after them.
+        case letGo(AgentDevice)
+
+        var rows: Int { if case .send(let b) = self { b.rows } else { 0 } }
+    }
 
     init(client: ServiceClient, token: String?, capacity: Int, counters: AgentCounters, alerts: TextSink) {
         self.client = client
@@ -106,9 +124,18 @@ final class BatchSender: @unchecked Sendable {
             }
             _ = condition.wait(until: Date().addingTimeInterval(0.2))   // wakes to see a stop request
         }
-        queue.append(b)
+        queue.append(.send(b))
         queuedRows += b.rows
         counters.queuedRows.store(queuedRows, ordering: .relaxed)
+        condition.broadcast()
+    }
+
+    /// `d` has gone idle and is let go: once the rows queued before this are answered, its open
+    /// alert is closed and its vote added to `gone`. Takes no room: it never waits or drops.
+    func letGo(_ d: AgentDevice) {
+        condition.lock()
+        defer { condition.unlock() }
+        queue.append(.letGo(d))
         condition.broadcast()
     }
 
@@ -135,18 +162,36 @@ final class BatchSender: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let b = queue[head]!
+            let job = queue[head]!
             queue[head] = nil
             head += 1
             if head >= 256, head * 2 >= queue.count { queue.removeFirst(head); head = 0 }
             condition.unlock()
-            send(b)
+            switch job {
+            case .send(let b): send(b)
+            case .letGo(let d): close(d)
+            }
             condition.lock()
-            queuedRows -= b.rows
+            queuedRows -= job.rows
             counters.queuedRows.store(queuedRows, ordering: .relaxed)
             condition.broadcast()
             condition.unlock()
         }
+    }
+
+    private func close(_ d: AgentDevice) {
+        if let alert = d.vote.close(ended: false) {
+            alerts.write(alert)
+            alerts.flush()
+            counters.alerts.add(1, ordering: .relaxed)
+        }
+        condition.lock()
+        gone.hosts += 1
+        gone.rows += d.vote.rows
+        gone.windows += d.vote.stream.windows
+        gone.anomalous += d.vote.stream.anomalous
+        gone.alerts += d.vote.alerts
+        condition.unlock()
     }
 
     private func pastDeadline() -> Bool {

@@ -16,7 +16,9 @@ struct Detect: ParsableCommand {
         the file <name>.safetensors in --models (e.g. {"5c:cf:7f:05:f2:c6": "doorbell"}). A packet \
         belongs to the device named by its source MAC, source IP, destination MAC or destination IP, \
         the first that is listed. Packets of other hosts are counted and skipped, or, with \
-        --default-model, scored by that model, one window sequence per source MAC.
+        --default-model, scored by that model, one window sequence per source MAC. Such hosts are \
+        let go when idle for --idle-timeout, and, past --max-hosts, those idle the longest (their \
+        open alert is written first): a flood of spoofed source MACs cannot exhaust memory.
 
         An alert is a run of consecutive anomalous windows of one device: its first and last packet \
         (the last packet of the first and of the last anomalous window), their times, the windows, \
@@ -39,6 +41,8 @@ struct Detect: ParsableCommand {
     @Option(help: "nbaiot (the published data, default) or kitsune (Kitsune-py to the bit).") var compat: String = "nbaiot"
     @Option(name: .customLong("idle-timeout"), help: "Drop streams idle this many seconds (0 keeps all, as Kitsune).")
     var idleTimeout: Double = 3600
+    @Option(name: .customLong("max-hosts"), help: "With --default-model: most hosts held at once; past it, those idle the longest are let go.")
+    var maxHosts: Int = 10_000
     @Option(name: .customLong("warm-up"), help: "Seconds from the capture's first packet whose packets only warm the extractor's statistics up (not scored).")
     var warmUp: Double = 0
     @Flag(name: .customLong("skip-bad"), help: "Skip malformed records (counted) instead of stopping.") var skipBad = false
@@ -48,6 +52,7 @@ struct Detect: ParsableCommand {
         guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune, got '\(compat)'") }
         guard idleTimeout >= 0, idleTimeout.isFinite else { throw CLIError("--idle-timeout must be ≥ 0") }
         guard warmUp >= 0, warmUp.isFinite else { throw CLIError("--warm-up must be ≥ 0 seconds") }
+        guard maxHosts >= 1 else { throw CLIError("--max-hosts must be at least 1") }
         guard (pcap == nil) != (interface == nil) else { throw CLIError("give --pcap FILE (a capture) or --interface IF (live), one of them") }
         if let count, count < 1 { throw CLIError("--count must be at least 1") }
         if let duration, !(duration > 0 && duration.isFinite) { throw CLIError("--duration must be > 0 seconds") }
@@ -75,8 +80,10 @@ struct Detect: ParsableCommand {
         }
         let listed = try map.devices.map { d in DeviceRun(label: d.address, model: try model(d.model, for: "\(devices!): '\(d.address)'")) }
         let fallback = try defaultModel.map { try model($0, for: "--default-model") }
-        var router = DeviceRouter(map: map, listed: listed, warmUp: warmUp,
+        var router = DeviceRouter(map: map, listed: listed, warmUp: warmUp, idleTimeout: idleTimeout, maxHosts: maxHosts,
                                   newHost: fallback.map { m in { DeviceRun(label: addresses.name($0), model: m) } })
+        /// The hosts let go, summed for the summary.
+        let gone = DeviceRun(label: "", model: fallback ?? listed[0].model)
 
         let alertSink = try TextSink(path: alerts)
         let scoreSink = try scores.map { try TextSink(path: $0) }
@@ -124,11 +131,18 @@ struct Detect: ParsableCommand {
         // both; a row's bits do not depend on the row beside it). Votes stay in capture order.
         // Live, each packet is scored as it comes.
         var pending: (run: DeviceRun, packet: Int, time: Double)?
+        func letGo(_ run: DeviceRun) {
+            if let alert = run.close(ended: false) { alertSink.write(alert) }
+            gone.add(run)
+        }
         try row.withUnsafeMutableBufferPointer { row in
             try capture.forEach { p in
                 packets += 1
                 extractor.process(p, into: row.baseAddress!)
                 guard let run = router.device(of: p) else { return }
+                // Hosts let go close their alert once their last packet is voted (a packet
+                // waiting for its pair is voted below, before this runs).
+                defer { if !router.retired.isEmpty { for r in router.takeRetired() { letGo(r) } } }
                 let model = run.model
                 if let q = pending {
                     pending = nil
@@ -165,10 +179,13 @@ struct Detect: ParsableCommand {
                           rows: runs.map { r in
                               [r.label, r.model.name, String(r.model.windowSize), String(r.packets), String(r.stream.windows),
                                String(r.stream.anomalous), String(r.alerts)]
-                          })
+                          } + (router.hostsLetGo == 0 ? [] : [[
+                              "\(router.hostsLetGo) hosts let go", gone.model.name, String(gone.model.windowSize), String(gone.packets),
+                              String(gone.windows), String(gone.anomalous), String(gone.alerts)]]))
         var summary = table.text + "\n"
         summary += "\(packets) packets in \(String(format: "%.2f", seconds)) s (\(Int(Double(packets) / max(seconds, 1e-9))) packets/s)"
-        summary += ", \(runs.reduce(0) { $0 + $1.alerts }) alert(s)"
+        summary += ", \(runs.reduce(gone.alerts) { $0 + $1.alerts }) alert(s)"
+        if extractor.budgetEvictions > 0 { summary += "; the stream budget shed streams \(extractor.budgetEvictions) times" }
         if router.warming > 0 { summary += "; \(router.warming) in the warm-up, not scored" }
         if capture.dropped > 0 { summary += "; \(capture.dropped) dropped by the kernel (the capture fell behind)" }
         if router.unmapped > 0 { summary += "; \(router.unmapped) from hosts with no device, skipped (--default-model scores them)" }
@@ -276,12 +293,22 @@ final class DeviceRun {
     var stream: WindowVote.Stream
     var packets = 0
     var alerts = 0
+    /// For the hosts let go, summed (`add`): their windows.
+    private(set) var windows = 0, anomalous = 0
     private var open: (firstPacket: Int, firstTime: Double, lastPacket: Int, lastTime: Double, windows: Int, maxMSE: Float, top: String)?
 
     init(label: String, model: ModelRun) {
         self.label = label
         self.model = model
         stream = WindowVote.Stream(size: model.windowSize)
+    }
+
+    /// Adds a host let go to these totals.
+    func add(_ run: DeviceRun) {
+        packets += run.packets
+        alerts += run.alerts
+        windows += run.stream.windows
+        anomalous += run.stream.anomalous
     }
 
     /// An anomalous window ended at this packet: open an alert, or extend the open one.

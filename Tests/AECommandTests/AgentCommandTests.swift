@@ -142,6 +142,29 @@ import Testing
         #expect(idle.status != 0 && idle.err.contains("--idle-timeout must be ≥ 0"), "\(idle.err)")
     }
 
+    /// Hosts let go (--max-hosts, --idle-timeout) close their alerts after their last rows are
+    /// answered: the same alerts as ae detect's with the same settings, and the metrics count them.
+    @Test func hostsLetGoCloseTheirAlertsAsDetectDoes() throws {
+        guard AECommandTests.binary != nil, Self.server != nil else { Issue.record("ae and ae-server binaries not found; build them first"); return }
+        try setUp()
+        let detect = try ae(["detect", "--pcap", DetectCommandTests.capture, "--models", "models", "--default-model", "plain",
+                             "--idle-timeout", "120", "--max-hosts", "4", "--alerts", "few.jsonl"])
+        #expect(detect.status == 0 && detect.out.contains("hosts let go"), "\(detect.err)\(detect.out)")
+        let port = Self.freePort()
+        let server = try startServer(port: port)
+        defer { kill(server.process.processIdentifier, SIGTERM); _ = server.wait() }
+        try #"{"max_hosts": 4}"#.write(toFile: path("agent.json"), atomically: true, encoding: .utf8)
+        let run = try ae(["agent", "--pcap", DetectCommandTests.capture, "--server", "http://127.0.0.1:\(port)", "--config", "agent.json",
+                          "--default-model", "plain", "--idle-timeout", "120", "--alerts", "agent.jsonl", "--drain-seconds", "300"])
+        #expect(run.status == 0 && run.out.contains("38363 rows sent") && run.out.contains("hosts let go"), "\(run.err)\(run.out)")
+        let mine = try alerts("agent.jsonl"), theirs = try alerts("few.jsonl")
+        #expect(!mine.isEmpty && mine == theirs, "agent \(mine.count) alerts, detect \(theirs.count)")
+        let gone = { (out: String) in out.split(separator: "\n").first { $0.contains("hosts let go") }.map { $0.split(separator: " ").last.map(String.init) } }
+        #expect(gone(run.out) == gone(detect.out))
+        let zero = try ae(["agent", "--pcap", DetectCommandTests.capture, "--server", "http://127.0.0.1:\(port)", "--default-model", "plain", "--max-hosts", "0"])
+        #expect(zero.status != 0 && zero.err.contains("--max-hosts must be at least 1"), "\(zero.err)")
+    }
+
     /// The service is killed mid-run and started again on the same port: the agent retries, its
     /// metrics show the retries and the waiting rows meanwhile, and no row is lost. (The drain
     /// deadline is raised: under a sanitizer the last rows can take more than the default 10 s.)

@@ -124,6 +124,34 @@ import Testing
         #expect(only.out.contains("; \(table.rowCount - scored.count) from hosts with no device, skipped"))
     }
 
+    /// Hosts scored by --default-model are let go when idle past --idle-timeout and, past
+    /// --max-hosts, the longest idle: the table holds at most --max-hosts of them and one row for
+    /// those let go, every packet is counted once, and each alert is written exactly once.
+    @Test func hostsAreLetGoWhenIdleOrPastMaxHosts() throws {
+        guard AECommandTests.binary != nil else { Issue.record("ae binary not found; build it first"); return }
+        let (_, table) = try model()
+        let all = try ae(["detect", "--pcap", Self.capture, "--models", "models", "--default-model", "cam", "--idle-timeout", "120",
+                          "--alerts", "all.jsonl", "--scores", "all.csv"])
+        #expect(all.status == 0, "\(all.err)")
+        let run = try ae(["detect", "--pcap", Self.capture, "--models", "models", "--default-model", "cam", "--idle-timeout", "120",
+                          "--max-hosts", "5", "--alerts", "alerts.jsonl", "--scores", "scores.csv"])
+        #expect(run.status == 0, "\(run.err)")
+        let rows = run.out.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            .filter { $0.count >= 7 && $0[$0.count - 6] == "cam" }
+        let hosts = rows.filter { !$0.contains("let") }, gone = rows.filter { $0.contains("let") }
+        #expect(hosts.count <= 5 && gone.count == 1, "\(run.out)")
+        let letGo = Int(gone.first?.first ?? "") ?? 0
+        #expect(letGo >= 18 - 5, "\(run.out)")   // the capture's 18 source MACs
+        // Every packet once, in one row; the same scores as with every host held.
+        #expect(rows.reduce(0) { $0 + Int($1[$1.count - 4])! } == table.rowCount)
+        #expect(try scores("scores.csv").map(\.mse) == scores("all.csv").map(\.mse))
+        // Each alert once: the file has as many as the table counts.
+        let alerts = try String(contentsOfFile: path("alerts.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(alerts.count == rows.reduce(0) { $0 + Int($1.last!)! } && run.out.contains(", \(alerts.count) alert(s)"), "\(run.out)")
+        #expect(try ae(["detect", "--pcap", Self.capture, "--models", "models", "--default-model", "cam", "--max-hosts", "0"])
+            .err.contains("--max-hosts must be at least 1"))
+    }
+
     /// `ae synth --gateway`: one capture of a fleet with one device attacked, and the devices file.
     @Test func aSimulatedGatewayCaptureReadsBack() throws {
         guard AECommandTests.binary != nil else { Issue.record("ae binary not found; build it first"); return }
