@@ -35,6 +35,7 @@ struct Features: ParsableCommand {
         }
         if let count, count < 1 { throw CLIError("--count must be at least 1") }
         if let duration, !(duration > 0 && duration.isFinite) { throw CLIError("--duration must be > 0 seconds") }
+        if duration != nil, packets != nil { throw CLIError("--duration is for a capture (--pcap, --interface); tshark fields have no clock to stop by") }
         var csv = packets.map { PacketReader(path: $0, skipBad: skipBad, addresses: addresses) }
         var capture = pcap.map { CaptureReader(path: $0, skipBad: skipBad, addresses: addresses) }
             ?? interface.map { CaptureReader(interface: $0, addresses: addresses) }

@@ -86,6 +86,8 @@ import Testing
         #expect(f.status != 0 && f.err.contains("p.csv:3:") && f.err.contains("frame.time_epoch"), "\(f.err)")
         let skipped = try ae(["features", "--packets", packets, "--out", "g.csv", "--skip-bad"])
         #expect(skipped.status == 0 && skipped.err.contains("skipped 1 malformed line"))
+        let clockless = try ae(["features", "--packets", packets, "--out", "h.csv", "--duration", "5"])
+        #expect(clockless.status != 0 && clockless.err.contains("--duration is for a capture"), "\(clockless.err)")
         let config = file("train.json", #"{"epochs": 2, "learnig_rate": 0.01}"#)
         let c = try ae(["train", "--train", bad, "--config", config])
         #expect(c.status != 0 && c.err.contains("learnig_rate"))
