@@ -10,33 +10,38 @@
 /// three quarters remain. Otherwise a flood of spoofed source MACs (one new device each) would
 /// hold memory for every address it ever sent from. The devices let go wait in `retired` for the
 /// caller to close what they have open (an alert, buffered rows); listed devices always stay.
+///
+/// `device(of:)` is inlinable so that it is specialized for the caller's device type: it runs
+/// once a packet.
 public struct DeviceRouter<Device: AnyObject> {
-    private struct Host {
-        let device: Device
+    @usableFromInline struct Host {
+        @usableFromInline let device: Device
         /// When it was first seen, in order: the summary lists hosts so.
-        let order: Int
+        @usableFromInline let order: Int
         /// Its last packet's time.
-        var last: Double
+        @usableFromInline var last: Double
+        @usableFromInline init(device: Device, order: Int, last: Double) { self.device = device; self.order = order; self.last = last }
     }
 
-    private let map: DeviceMap
-    private let warmUp: Double
+    @usableFromInline let map: DeviceMap
+    @usableFromInline let warmUp: Double
     /// The device for a source MAC no entry names (nil: such packets are skipped).
-    private let newHost: ((_ mac: Int32) -> Device)?
+    @usableFromInline let newHost: ((_ mac: Int32) -> Device)?
     public let idleTimeout: Double
     public let maxHosts: Int
     /// One device per entry of the map, in its order.
     public let listed: [Device]
-    private var hosts: [Int32: Host] = [:]
-    private var made = 0
-    private var from: Double?
-    private var nextSweep = -Double.infinity
+    @usableFromInline var hosts: [Int32: Host] = [:]
+    @usableFromInline var made = 0
+    @usableFromInline var from: Double?
+    @usableFromInline var nextSweep = -Double.infinity
     /// Hosts let go and not yet taken by `takeRetired`, idle the longest first.
     public private(set) var retired: [Device] = []
     /// Packets in the warm-up.
-    public private(set) var warming = 0
+    public var warming: Int { warmingCount }
     /// Packets of hosts with no device (without a default model).
-    public private(set) var unmapped = 0
+    public var unmapped: Int { unmappedCount }
+    @usableFromInline var warmingCount = 0, unmappedCount = 0
     /// Hosts let go so far.
     public private(set) var hostsLetGo = 0
 
@@ -61,12 +66,12 @@ public struct DeviceRouter<Device: AnyObject> {
 
     /// The device `p` is scored as, or nil (counted as warming or unmapped). Hosts it lets go
     /// go to `retired`; `p`'s own device is never among them.
-    public mutating func device(of p: Packet) -> Device? {
+    @inlinable public mutating func device(of p: Packet) -> Device? {
         let from = self.from ?? p.time + warmUp
         self.from = from
-        if p.time < from { warming += 1; return nil }
+        if p.time < from { warmingCount += 1; return nil }
         if let i = map.device(of: p) { return listed[i] }
-        guard let newHost else { unmapped += 1; return nil }
+        guard let newHost else { unmappedCount += 1; return nil }
         if idleTimeout > 0, p.time >= nextSweep {
             let cutoff = p.time - idleTimeout
             if nextSweep.isFinite { letGo { $0.last < cutoff } }
@@ -91,19 +96,30 @@ public struct DeviceRouter<Device: AnyObject> {
 
     /// Lets the hosts idle the longest go until three quarters of `maxHosts` remain (ties: the
     /// one seen first goes first), so a flood of new hosts sheds once in a quarter of `maxHosts`.
-    private mutating func shed() {
+    @usableFromInline mutating func shed() {
         let keep = maxHosts * 3 / 4
         guard hosts.count > keep else { return }
-        let byAge = hosts.values.sorted { ($0.last, $0.order) < ($1.last, $1.order) }
-        let cutoff = byAge[hosts.count - keep - 1]
-        letGo { ($0.last, $0.order) <= (cutoff.last, cutoff.order) }
+        var ages = hosts.values.map { HostAge(last: $0.last, order: $0.order) }   // plain numbers: they sort without reference counting
+        ages.sort()
+        let cutoff = ages[hosts.count - keep - 1]
+        letGo { HostAge(last: $0.last, order: $0.order) <= cutoff }
     }
 
-    private mutating func letGo(where gone: (Host) -> Bool) {
-        let leaving = hosts.filter { gone($0.value) }
+    @usableFromInline mutating func letGo(where gone: (Host) -> Bool) {
+        var leaving: [(age: HostAge, mac: Int32)] = []
+        for (mac, h) in hosts where gone(h) { leaving.append((HostAge(last: h.last, order: h.order), mac)) }
         guard !leaving.isEmpty else { return }
-        for mac in leaving.keys { hosts[mac] = nil }
-        retired += leaving.values.sorted { ($0.last, $0.order) < ($1.last, $1.order) }.map(\.device)
+        leaving.sort { $0.age < $1.age }
+        for l in leaving { retired.append(hosts.removeValue(forKey: l.mac)!.device) }
         hostsLetGo += leaving.count
     }
+
+}
+
+/// How long a host has been idle, as an order: its last packet's time, then when it was first
+/// seen. Outside the generic router, so its sorts are specialized.
+private struct HostAge: Comparable {
+    let last: Double
+    let order: Int
+    static func < (a: HostAge, b: HostAge) -> Bool { (a.last, a.order) < (b.last, b.order) }
 }

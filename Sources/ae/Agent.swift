@@ -6,17 +6,18 @@ import Synchronization
 import TrafficFeatures
 
 /// `ae agent`: what a gateway runs. Packets in (a live interface or a capture), the 115 features
-/// computed here, each device's consecutive rows batched and sent to the service (OIP v2, FP64
-/// binary tensors: no number is written as text), the per-row verdicts voted over the model's
-/// window here (windows span batches), alerts out.
+/// computed here, the rows of each model's devices batched in capture order and sent to the
+/// service (OIP v2, FP64 binary tensors: no number is written as text), each row's verdict voted
+/// over its device's window here (windows span batches), alerts out.
 struct Agent: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Capture, compute features, send each device's rows to ae-server in batches, and raise window-voted alerts.",
         discussion: """
         Devices and models as for `ae detect` (--devices: device MAC or IP → model name; \
         --default-model for other hosts); the models are the server's (GET /v1/models/{name} gives \
-        their features, threshold and ws*). A device's rows go out when --batch of them are \
-        buffered or the oldest has waited --flush-ms. Batches wait in a queue of at most \
+        their features, threshold and ws*). Rows are batched per model (the rows of all the \
+        devices it scores, in capture order) and go out when --batch of them are buffered or the \
+        oldest has waited --flush-ms. Batches wait in a queue of at most \
         --queue-rows rows for one sender on one keep-alive connection; a connection failure or a \
         5xx is retried with backoff (0.1 s doubling to 2 s) for as long as it takes. When the \
         queue is full, a capture file waits; a live capture drops the new batch. Every dropped row \
@@ -109,18 +110,19 @@ struct Agent: ParsableCommand {
         let addresses = AddressTable()
         let map = try DeviceMap(devices.map(Detect.readDevices) ?? [], source: devices ?? "", addresses: addresses)
         let probe = try ServiceClient(url: server)
-        var models: [String: ServedModel] = [:]
-        func model(_ name: String, for what: String) throws -> ServedModel {
+        var models: [String: ModelBuffer] = [:]
+        func model(_ name: String, for what: String) throws -> ModelBuffer {
             if let m = models[name] { return m }
             guard DeviceMap.isModelName(name) else { throw CLIError("\(what): '\(name)' is not a model name (1–64 of A–Z a–z 0–9 _ . -)") }
-            let m = try ServedModel.fetch(name, from: probe, token: token, for: what)
+            let m = ModelBuffer(model: try ServedModel.fetch(name, from: probe, token: token, for: what))
             models[name] = m
             return m
         }
-        let listed = try map.devices.map { d in AgentDevice(label: d.address, model: try model(d.model, for: "\(devices!): '\(d.address)'")) }
+        let listed = try map.devices.map { d in AgentDevice(label: d.address, buffer: try model(d.model, for: "\(devices!): '\(d.address)'")) }
         let fallback = try defaultModel.map { try model($0, for: "--default-model") }
         var router = DeviceRouter(map: map, listed: listed, warmUp: warmUp, idleTimeout: idleTimeout, maxHosts: maxHosts,
-                                  newHost: fallback.map { m in { AgentDevice(label: addresses.name($0), model: m) } })
+                                  newHost: fallback.map { m in { AgentDevice(label: addresses.name($0), buffer: m) } })
+        let buffers = models.keys.sorted().map { models[$0]! }
 
         Output.stderr("ae agent: \(listed.count) device(s)\(fallback != nil ? " and other hosts" : ""), model(s) \(models.keys.sorted().joined(separator: ", ")); sending to \(server)\n")
         let counters = AgentCounters()
@@ -139,23 +141,15 @@ struct Agent: ParsableCommand {
         let limit = count ?? .max
         let flushAfter = Double(flushMs) / 1000
         var packets = 0
-        /// Devices with rows buffered, in the order their oldest row came (a device shipped since
-        /// is skipped: its `since` no longer matches).
-        var waiting: [(device: AgentDevice, since: Double)] = [], next = 0
-        /// Hands a device's buffered rows to the sender (waiting for room with a file; dropping
+        /// Hands a model's buffered rows to the sender (waiting for room with a file; dropping
         /// them, counted, live).
-        func ship(_ d: AgentDevice) {
-            guard let b = d.take() else { return }
+        func ship(_ m: ModelBuffer) {
+            guard let b = m.take() else { return }
             sender.enqueue(b, wait: !live)
         }
         func flushDue() {
             let now = AgentCounters.now()
-            while next < waiting.count, now - waiting[next].since >= flushAfter {
-                let w = waiting[next]
-                next += 1
-                if w.device.rows > 0 && w.device.since == w.since { ship(w.device) }
-            }
-            if next >= 256, next * 2 >= waiting.count { waiting.removeFirst(next); next = 0 }
+            for m in buffers where m.rows > 0 && now - m.since >= flushAfter { ship(m) }
         }
         var lastCheck = AgentCounters.now()
         capture.shouldStop = {
@@ -173,19 +167,22 @@ struct Agent: ParsableCommand {
                 extractor.process(p, into: row.baseAddress!)
                 guard let d = router.device(of: p) else { return }
                 if !router.retired.isEmpty {
-                    for gone in router.takeRetired() { ship(gone); sender.letGo(gone) }
+                    // Their rows go first (all hosts made on sight share the default model's
+                    // buffer), then their alerts are closed, after the answer.
+                    ship(fallback!)
+                    for gone in router.takeRetired() { sender.letGo(gone) }
                     counters.hostsLetGo.store(router.hostsLetGo, ordering: .relaxed)
                     counters.streamsShed.store(extractor.budgetEvictions, ordering: .relaxed)
                 }
-                d.append(UnsafePointer(row.baseAddress!), packet: packets, time: p.time)
-                if d.rows == 1 { waiting.append((d, d.since)) }
-                if d.rows == batch { ship(d) }
+                let m = d.buffer
+                m.append(UnsafePointer(row.baseAddress!), of: d, packet: packets, time: p.time)
+                if m.rows == batch { ship(m) }
                 counters.hosts.store(router.hostCount, ordering: .relaxed)
             }
         }
         counters.streamsShed.store(extractor.budgetEvictions, ordering: .relaxed)
         let states = router.devices
-        for d in states { ship(d) }
+        for m in buffers { ship(m) }
         let drained = sender.finish(within: drainSeconds)
         for d in states { if let alert = d.vote.close(ended: false) { alertSink.write(alert) } }
         try alertSink.close()
@@ -198,7 +195,7 @@ struct Agent: ParsableCommand {
                               [d.label, d.model.name, String(d.model.windowSize), String(d.vote.rows), String(d.vote.stream.windows),
                                String(d.vote.stream.anomalous), String(d.vote.alerts)]
                           } + (gone.hosts == 0 ? [] : [[
-                              "\(gone.hosts) hosts let go", fallback!.name, String(fallback!.windowSize), String(gone.rows),
+                              "\(gone.hosts) hosts let go", fallback!.model.name, String(fallback!.model.windowSize), String(gone.rows),
                               String(gone.windows), String(gone.anomalous), String(gone.alerts)]]))
         var summary = table.text + "\n"
         summary += "\(packets) packets in \(String(format: "%.2f", seconds)) s; \(counters.rowsSent.load(ordering: .relaxed)) rows sent in "
@@ -255,48 +252,61 @@ struct ServedModel: Sendable {
     }
 }
 
-/// One device's rows waiting to be sent, and its window vote over the verdicts that come back.
+/// A device: its label, the buffer of its model, and its window vote over the verdicts that come back.
 final class AgentDevice: @unchecked Sendable {
     let label: String
-    let model: ServedModel
+    let buffer: ModelBuffer
     let vote: AgentVote
+    var model: ServedModel { buffer.model }
+
+    init(label: String, buffer: ModelBuffer) {
+        self.label = label
+        self.buffer = buffer
+        vote = AgentVote(label: label, model: buffer.model)
+    }
+}
+
+/// The rows waiting to be sent to one model: those of every device it scores, in capture order,
+/// each with its device. One request carries rows of many devices (a gateway's hosts under
+/// --default-model, a flood of spoofed senders), so a request per host is never needed.
+final class ModelBuffer: @unchecked Sendable {
+    let model: ServedModel
     private(set) var rows = 0
     /// When the oldest buffered row arrived (monotonic seconds).
     private(set) var since = 0.0
     private var values: [Double] = []
     private var stamps: [(packet: Int, time: Double)] = []
+    private var devices: [AgentDevice] = []
 
-    init(label: String, model: ServedModel) {
-        self.label = label
-        self.model = model
-        vote = AgentVote(label: label, model: model)
-    }
+    init(model: ServedModel) { self.model = model }
 
-    /// Buffers a row. The buffer grows as rows come rather than being reserved: under a flood of
-    /// new hosts most hold one row.
-    func append(_ row: UnsafePointer<Double>, packet: Int, time: Double) {
+    func append(_ row: UnsafePointer<Double>, of device: AgentDevice, packet: Int, time: Double) {
         if rows == 0 { since = AgentCounters.now() }
         for j in model.columns { values.append(row[j]) }
         stamps.append((packet, time))
+        devices.append(device)
         rows += 1
     }
 
     /// The buffered rows as a batch, and the buffer empty; nil when there are none.
     func take() -> AgentBatch? {
         guard rows > 0 else { return nil }
-        let b = AgentBatch(device: self, rows: rows, values: values, stamps: stamps)
-        values = []   // the batch owns the buffer; an idle device holds none
+        let b = AgentBatch(model: model, rows: rows, values: values, stamps: stamps, devices: devices)
+        values = []   // the batch owns the buffers
         stamps = []
+        devices = []
         rows = 0
         return b
     }
 }
 
 struct AgentBatch: @unchecked Sendable {
-    let device: AgentDevice
+    let model: ServedModel
     let rows: Int
     let values: [Double]
     let stamps: [(packet: Int, time: Double)]
+    /// Each row's device, for its vote.
+    let devices: [AgentDevice]
 }
 
 /// A device's window vote over the service's per-row verdicts (the sender's thread only), and the

@@ -118,7 +118,7 @@ final class BatchSender: @unchecked Sendable {
                 let now = AgentCounters.now()
                 if now - lastDropLog >= 1 {   // at most a line a second; the counter has every row
                     lastDropLog = now
-                    Output.stderr("ae agent: queue full (\(queuedRows) rows waiting for the service): dropped \(b.rows) rows of \(b.device.label)\n")
+                    Output.stderr("ae agent: queue full (\(queuedRows) rows waiting for the service): dropped \(b.rows) rows for model \(b.model.name)\n")
                 }
                 return
             }
@@ -201,7 +201,7 @@ final class BatchSender: @unchecked Sendable {
     }
 
     private func send(_ b: AgentBatch) {
-        let n = b.device.model.columns.count
+        let n = b.model.columns.count
         let head = #"{"inputs":[{"name":"features","shape":[\#(b.rows),\#(n)],"datatype":"FP64","parameters":{"binary_data_size":\#(b.rows * n * 8)}}],"#
             + #""outputs":[{"name":"mse","parameters":{"binary_data":true}},{"name":"anomaly","parameters":{"binary_data":true}}]}"#
         var body = Array(head.utf8)
@@ -215,12 +215,12 @@ final class BatchSender: @unchecked Sendable {
         while true {
             if pastDeadline() {   // draining, out of time: the rest go without another attempt
                 counters.drop(.shutdown, b.rows)
-                Output.stderr("ae agent: drain deadline passed: dropped \(b.rows) rows of \(b.device.label)\n")
+                Output.stderr("ae agent: drain deadline passed: dropped \(b.rows) rows for model \(b.model.name)\n")
                 return
             }
             var why: String
             do {
-                let r = try client.request("POST", "/v2/models/\(b.device.model.name)/infer", headers: headers, body: body)
+                let r = try client.request("POST", "/v2/models/\(b.model.name)/infer", headers: headers, body: body)
                 if r.status == 200 {
                     if deliver(b, r) { return }
                     why = "an answer that does not match the request"
@@ -228,7 +228,7 @@ final class BatchSender: @unchecked Sendable {
                     why = "status \(r.status): " + ((((try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any])?["error"] as? String) ?? "")
                     if r.status < 500 {
                         counters.drop(.rejected, b.rows)
-                        Output.stderr("ae agent: the service refused \(b.rows) rows of \(b.device.label) (model \(b.device.model.name)): \(why)\n")
+                        Output.stderr("ae agent: the service refused \(b.rows) rows for model \(b.model.name): \(why)\n")
                         return
                     }
                 }
@@ -237,11 +237,11 @@ final class BatchSender: @unchecked Sendable {
             }
             if pastDeadline() {
                 counters.drop(.shutdown, b.rows)
-                Output.stderr("ae agent: drain deadline passed: dropped \(b.rows) rows of \(b.device.label) (\(why))\n")
+                Output.stderr("ae agent: drain deadline passed: dropped \(b.rows) rows for model \(b.model.name) (\(why))\n")
                 return
             }
             counters.retries.add(1, ordering: .relaxed)
-            if wait == 0.1 || wait >= 2 { Output.stderr("ae agent: retrying \(b.rows) rows of \(b.device.label) in \(wait) s: \(why)\n") }
+            if wait == 0.1 || wait >= 2 { Output.stderr("ae agent: retrying \(b.rows) rows for model \(b.model.name) in \(wait) s: \(why)\n") }
             Thread.sleep(forTimeInterval: wait)
             wait = min(wait * 2, 2)
         }
@@ -256,7 +256,7 @@ final class BatchSender: @unchecked Sendable {
             let o = length + 4 * i
             let mse = Float(bitPattern: UInt32(r.body[o]) | UInt32(r.body[o + 1]) << 8 | UInt32(r.body[o + 2]) << 16 | UInt32(r.body[o + 3]) << 24)
             let anomaly = r.body[length + 4 * b.rows + i] != 0
-            if let alert = b.device.vote.add(packet: b.stamps[i].packet, time: b.stamps[i].time, mse: mse, anomaly: anomaly) {
+            if let alert = b.devices[i].vote.add(packet: b.stamps[i].packet, time: b.stamps[i].time, mse: mse, anomaly: anomaly) {
                 alerts.write(alert)
                 alerts.flush()
                 counters.alerts.add(1, ordering: .relaxed)
