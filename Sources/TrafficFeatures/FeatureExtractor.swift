@@ -110,7 +110,13 @@ public struct FeatureExtractor {
         let hpKey: UInt64, hpPartner: UInt64
         if p.isARP {
             if kitsune { hpKey = UInt64(UInt32(bitPattern: p.srcMAC)); hpPartner = UInt64(UInt32(bitPattern: p.dstMAC)) }
-            else { hpKey = Self.key(p.srcMAC, p.dstMAC); hpPartner = Self.key(p.dstMAC, p.srcMAC) }
+            else {
+                // The MACs as endpoints of their own kind (no port id is −1): keyed by the MACs'
+                // address ids directly, an ARP socket shared the stream of any IP socket whose
+                // endpoint ids happened to be those numbers (2 of the real capture's sockets).
+                let ea = endpoint(Self.key(p.srcMAC, -1)), eb = endpoint(Self.key(p.dstMAC, -1))
+                hpKey = Self.key(ea, eb); hpPartner = Self.key(eb, ea)
+            }
         } else {
             let a = pair(p.srcIP, p.srcProto), b = pair(p.dstIP, p.dstProto)
             if kitsune { hpKey = a; hpPartner = b } else {

@@ -184,6 +184,32 @@ import Testing
         #expect(h["MI_dir_L0.01_weight"] == 1 && h["MI_dir_L0.01_mean"] == 300)
     }
 
+    /// An ARP socket is a stream of its own: on the real capture, every ARP packet's HpHp
+    /// features are the same, bit for bit, whether the extractor sees all the packets or only the
+    /// ARP ones. (nbaiot mode keyed ARP sockets by the MACs' address ids, in the space of IP
+    /// endpoint ids: two ARP sockets shared the streams and trackers of IP sockets.) Not in
+    /// `kitsune` mode, by Kitsune's own keying: an ARP socket is its source MAC's string, which is
+    /// also the key of that MAC's frames with neither IP nor ports (611 of its 1,981 differ).
+    @Test func arpSocketsShareNoStreamWithIPSockets() throws {
+        let mode = FeatureExtractor.Mode.nbaiot
+        let path = fixtures.appendingPathComponent("kitsune_mirai_first_packets.csv").path
+        func hphp(arpOnly: Bool) throws -> [[Double]] {
+            let addresses = AddressTable()
+            var reader = PacketReader(path: path, addresses: addresses)
+            var x = FeatureExtractor(mode: mode, addresses: addresses)
+            var row = [Double](repeating: 0, count: 115), out: [[Double]] = []
+            try reader.forEach { p in
+                if arpOnly && !p.isARP { return }
+                row.withUnsafeMutableBufferPointer { x.process(p, into: $0.baseAddress!) }
+                if p.isARP { out.append(Array(row[80..<115])) }
+            }
+            return out
+        }
+        let all = try hphp(arpOnly: false), alone = try hphp(arpOnly: true)
+        let differ = zip(all, alone).filter { a, b in !zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern } }.count
+        #expect(all.count > 100 && all.count == alone.count && differ == 0, "\(differ) of \(all.count) ARP packets")
+    }
+
     /// The real capture's first 1,000 packets: invariants that hold for any correct extractor.
     @Test(arguments: FeatureExtractor.Mode.allCases)
     func invariantsOnRealPackets(mode: FeatureExtractor.Mode) throws {
