@@ -132,7 +132,10 @@ struct Detect: ParsableCommand {
         // Live, each packet is scored as it comes.
         var pending: (run: DeviceRun, packet: Int, time: Double)?
         func letGo(_ run: DeviceRun) {
-            if let alert = run.close(ended: false) { alertSink.write(alert) }
+            if let alert = run.close(ended: false) {
+                alertSink.write(alert)
+                if live { alertSink.flush() }
+            }
             gone.add(run)
         }
         try row.withUnsafeMutableBufferPointer { row in

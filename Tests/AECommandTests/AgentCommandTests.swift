@@ -189,6 +189,9 @@ import Testing
             let m = try TestHTTP.get(port: metricsPort, path: "/metrics")
             #expect(m.contains("ae_agent_retries_total") && !m.contains("ae_agent_retries_total 0\n"), "\(m)")
             #expect(m.contains("ae_agent_queue_rows") && !m.contains("ae_agent_queue_rows 0\n"), "\(m)")
+            // Hosts under --default-model are held (none idle long enough to go); no stream shed.
+            let hosts = m.split(separator: "\n").first { $0.hasPrefix("ae_agent_hosts ") }.flatMap { Int($0.split(separator: " ")[1]) }
+            #expect((hosts ?? 0) >= 1 && m.contains("ae_agent_hosts_let_go_total 0\n") && m.contains("ae_agent_streams_shed_total 0\n"), "\(m)")
         } else {
             Issue.record("no metrics port in \(agent.log)")
         }
