@@ -41,6 +41,11 @@ public struct DeviceMap {
         self.byAddress = byAddress
     }
 
+    /// Marks the ids of the listed addresses (`AddressTable.collect`).
+    public func markAddresses(_ marks: inout AddressTable.Marks) {
+        for id in byAddress.keys { marks.insert(id) }
+    }
+
     /// The index in `devices` of the device `p` belongs to, or nil.
     @inline(__always)
     public func device(of p: Packet) -> Int? {

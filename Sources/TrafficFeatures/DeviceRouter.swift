@@ -88,6 +88,12 @@ public struct DeviceRouter<Device: AnyObject> {
         return d
     }
 
+    /// Marks the ids the router holds, the map's and the hosts' MACs (`AddressTable.collect`).
+    public func markAddresses(_ marks: inout AddressTable.Marks) {
+        map.markAddresses(&marks)
+        for mac in hosts.keys { marks.insert(mac) }
+    }
+
     /// The devices let go since the last call, idle the longest first.
     public mutating func takeRetired() -> [Device] {
         defer { retired.removeAll(keepingCapacity: true) }

@@ -130,12 +130,58 @@ public struct FeatureExtractor {
 
     /// nbaiot mode: an endpoint (IP, port) pair as a 32-bit id.
     private var endpoints: [UInt64: Int32] = [:]
+    private var endpointIDs: Int32 = 0
+    private var freeEndpoints: [Int32] = []
     @inline(__always)
     private mutating func endpoint(_ k: UInt64) -> Int32 {
         if let e = endpoints[k] { return e }
-        let e = Int32(endpoints.count)
+        let e: Int32
+        if let f = freeEndpoints.popLast() { e = f } else { e = endpointIDs; endpointIDs += 1 }
         endpoints[k] = e
         return e
+    }
+
+    /// When the address table asks for it (`wantsCollection`), releases the ids that neither the
+    /// streams, `p` (about to be processed), nor what `mark` marks hold. Call it before each
+    /// packet: a scan brings new addresses without end, and this keeps the table to those in use.
+    @inline(__always)
+    public mutating func collectAddresses(keeping p: Packet, _ mark: (inout AddressTable.Marks) -> Void = { _ in }) {
+        guard addresses.wantsCollection else { return }
+        addresses.collect { marks in
+            markAddresses(&marks)
+            marks.insert(p)
+            mark(&marks)
+        }
+    }
+
+    /// Marks every address id the streams hold, for `AddressTable.collect`, and lets go of what
+    /// maps ids no stream holds any more (the endpoints; in `kitsune` mode, the cache of
+    /// concatenated keys): those ids may be handed out again.
+    public mutating func markAddresses(_ marks: inout AddressTable.Marks) {
+        // A key is two ids (`key`), or one in its low half (the other half is 0, the empty string).
+        mi.forEachKey { marks.insert(pair: $0) }
+        host.forEachKey { marks.insert(pair: $0) }
+        hh.forEachKey { marks.insert(pair: $0) }
+        jit.forEachKey { marks.insert(pair: $0) }
+        if mode == .kitsune {
+            hp.forEachKey { marks.insert(pair: $0) }
+            pairs.removeAll(keepingCapacity: true)
+            return
+        }
+        // nbaiot: a socket's key is two endpoint ids; an endpoint is an (address, port) pair of
+        // ids, or a MAC's id beside −1.
+        var held = [Bool](repeating: false, count: Int(endpointIDs))
+        hp.forEachKey { k in
+            held[Int(UInt32(truncatingIfNeeded: k >> 32))] = true
+            held[Int(UInt32(truncatingIfNeeded: k))] = true
+        }
+        endpoints = endpoints.filter { held[Int($0.value)] }
+        freeEndpoints = (0..<endpointIDs).filter { !held[Int($0)] }.reversed()
+        for k in endpoints.keys {
+            marks.insert(Int32(bitPattern: UInt32(truncatingIfNeeded: k >> 32)))
+            let port = Int32(bitPattern: UInt32(truncatingIfNeeded: k))
+            if port >= 0 { marks.insert(port) }
+        }
     }
 
     /// A 1D group (MI, H, HH_jit): weight, mean, variance per λ.

@@ -36,7 +36,25 @@ struct Frame {
         private var arp: Int32 = -1
         private var icmp: Int32 = -1
 
-        init(_ addresses: AddressTable) { self.addresses = addresses }
+        private var generation: Int
+
+        init(_ addresses: AddressTable) {
+            self.addresses = addresses
+            generation = addresses.generation
+        }
+
+        /// Drops the cache when the table has released ids since it was filled.
+        @inline(__always)
+        func refresh() {
+            guard generation != addresses.generation else { return }
+            generation = addresses.generation
+            macs.removeAll(keepingCapacity: true)
+            ipv4s.removeAll(keepingCapacity: true)
+            ipv6s.removeAll(keepingCapacity: true)
+            for i in ports.indices { ports[i] = -1 }
+            arp = -1
+            icmp = -1
+        }
 
         @inline(__always)
         func id(_ key: Key) -> Int32 {
@@ -94,6 +112,7 @@ struct Frame {
             }
         }
         // Interned in the order the text path interns them.
+        keys.refresh()
         let srcMAC = keys.id(.mac(ethSrc)), dstMAC = keys.id(.mac(ethDst))
         let s = keys.id(srcIP), d = keys.id(dstIP)
         let sp = keys.id(srcProto), dp = keys.id(dstProto)

@@ -127,6 +127,11 @@ struct StreamTable {
         }
     }
 
+    /// The key of every stream held.
+    func forEachKey(_ body: (UInt64) -> Void) {
+        for s in 0..<keys.count where alive[s] { body(keys[s]) }
+    }
+
     // MARK: Eviction
 
     /// Drops every stream not touched since `cutoff`, and the trackers that involve it.

@@ -164,6 +164,7 @@ struct Agent: ParsableCommand {
             try capture.forEach { p in
                 packets += 1
                 counters.packets.add(1, ordering: .relaxed)
+                extractor.collectAddresses(keeping: p) { router.markAddresses(&$0) }   // hosts' and devices' ids stay
                 extractor.process(p, into: row.baseAddress!)
                 guard let d = router.device(of: p) else { return }
                 if !router.retired.isEmpty {

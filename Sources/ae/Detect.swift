@@ -141,6 +141,7 @@ struct Detect: ParsableCommand {
         try row.withUnsafeMutableBufferPointer { row in
             try capture.forEach { p in
                 packets += 1
+                extractor.collectAddresses(keeping: p) { router.markAddresses(&$0) }   // hosts' and devices' ids stay
                 extractor.process(p, into: row.baseAddress!)
                 guard let run = router.device(of: p) else { return }
                 // Hosts let go close their alert once their last packet is voted (a packet

@@ -56,6 +56,7 @@ struct Features: ParsableCommand {
         let start = Date()
         let live = Output.isTerminal(2)
         let each: (Packet) throws -> Void = { p in
+            extractor.collectAddresses(keeping: p)
             row.withUnsafeMutableBufferPointer { extractor.process(p, into: $0.baseAddress!) }
             line.removeAll(keepingCapacity: true)
             for j in 0..<row.count {
