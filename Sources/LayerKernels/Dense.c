@@ -33,32 +33,35 @@ void block(const float *restrict w, const float *restrict b, const float *restri
     for (size_t r = 0; r < R; r++) memcpy(y + r * outputs + j0, acc[r], n * sizeof(float));
 }
 
-/// Every output of `R` rows: blocks of BLOCK, then of 16 and 8 (all of constant width, so each is
-/// unrolled into whole vectors), then the last few.
+/// One block of `n` outputs for every row: pairs of rows, then the last one. The block's weights
+/// (at most inputs × BLOCK floats) are read from the cache for each pair after the first.
 static inline __attribute__((always_inline))
-void blocks(const float *restrict w, const float *restrict b, const float *restrict x, float *restrict y,
-            size_t inputs, size_t outputs, size_t R) {
-    size_t j0 = 0;
-    for (; j0 + BLOCK <= outputs; j0 += BLOCK) block(w, b, x, y, inputs, outputs, j0, BLOCK, R);
-    if (j0 + 16 <= outputs) { block(w, b, x, y, inputs, outputs, j0, 16, R); j0 += 16; }
-    if (j0 + 8 <= outputs) { block(w, b, x, y, inputs, outputs, j0, 8, R); j0 += 8; }
-    if (j0 < outputs) block(w, b, x, y, inputs, outputs, j0, outputs - j0, R);
+void block_rows(const float *restrict w, const float *restrict b, const float *restrict x, float *restrict y,
+                size_t rows, size_t inputs, size_t outputs, size_t j0, size_t n) {
+    size_t r = 0;
+    for (; r + 2 <= rows; r += 2) block(w, b, x + r * inputs, y + r * outputs, inputs, outputs, j0, n, 2);
+    if (r < rows) block(w, b, x + r * inputs, y + r * outputs, inputs, outputs, j0, n, 1);
 }
 
-/// The product; compiled once per instruction set below, each giving the same bits.
+/// The product; compiled once per instruction set below, each giving the same bits. Blocks of
+/// BLOCK outputs, then of 16 and 8 (all of constant width, so each is unrolled into whole
+/// vectors), then the last few; each block over every row before the next block, so a batch
+/// reads the layer's weights from memory once rather than once per pair of rows.
 static inline __attribute__((always_inline))
 void dense(const float *restrict w, const float *restrict b, const float *restrict x, float *restrict y,
            size_t rows, size_t inputs, size_t outputs) {
-    size_t r = 0;
-    for (; r + 2 <= rows; r += 2) {   // two rows at a time (constant R and n: unrolled, vectorised)
-        const float *xr = x + r * inputs;
-        float *yr = y + r * outputs;
-        blocks(w, b, xr, yr, inputs, outputs, 2);
-    }
-    for (; r < rows; r++) {
-        const float *xr = x + r * inputs;
-        float *yr = y + r * outputs;
-        blocks(w, b, xr, yr, inputs, outputs, 1);
+    size_t j0 = 0;
+    for (; j0 + BLOCK <= outputs; j0 += BLOCK) block_rows(w, b, x, y, rows, inputs, outputs, j0, BLOCK);
+    if (j0 + 16 <= outputs) { block_rows(w, b, x, y, rows, inputs, outputs, j0, 16); j0 += 16; }
+    if (j0 + 8 <= outputs) { block_rows(w, b, x, y, rows, inputs, outputs, j0, 8); j0 += 8; }
+    switch (outputs - j0) {   // the last few, also at a constant width, so their sums stay in registers
+    case 7: block_rows(w, b, x, y, rows, inputs, outputs, j0, 7); break;
+    case 6: block_rows(w, b, x, y, rows, inputs, outputs, j0, 6); break;
+    case 5: block_rows(w, b, x, y, rows, inputs, outputs, j0, 5); break;
+    case 4: block_rows(w, b, x, y, rows, inputs, outputs, j0, 4); break;
+    case 3: block_rows(w, b, x, y, rows, inputs, outputs, j0, 3); break;
+    case 2: block_rows(w, b, x, y, rows, inputs, outputs, j0, 2); break;
+    case 1: block_rows(w, b, x, y, rows, inputs, outputs, j0, 1); break;
     }
 }
 

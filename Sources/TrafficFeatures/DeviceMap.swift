@@ -74,7 +74,7 @@ public struct DeviceMap {
         if inet_pton(AF_INET6, s, &v6) == 1 {
             var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
             guard inet_ntop(AF_INET6, &v6, &text, socklen_t(text.count)) != nil else { return nil }
-            return String(cString: text)
+            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         return nil
     }

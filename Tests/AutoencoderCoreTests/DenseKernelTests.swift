@@ -18,7 +18,8 @@ import Testing
         }
     }
 
-    @Test(arguments: [(1, 1), (3, 7), (115, 64), (64, 32), (32, 16), (16, 32), (64, 115), (40, 33), (9, 95)])
+    @Test(arguments: [(1, 1), (3, 7), (115, 64), (64, 32), (32, 16), (16, 32), (64, 115), (40, 33), (9, 95),
+                       (10, 2), (12, 4), (20, 5), (8, 6)])   // after the blocks of 32, 16 and 8: 1 to 7 outputs left
     func everyRowAloneAndInABatchEqualsTheSpecification(_ inputs: Int, _ outputs: Int) {
         var rng = SplitMix64(seed: UInt64(inputs * 1000 + outputs))
         func random(_ n: Int) -> [Float] { (0..<n).map { _ in rng.nextUnitFloat() * 2 - 1 } }
