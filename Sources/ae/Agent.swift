@@ -195,9 +195,7 @@ struct Agent: ParsableCommand {
                           rows: states.map { d in
                               [d.label, d.model.name, String(d.model.windowSize), String(d.vote.rows), String(d.vote.stream.windows),
                                String(d.vote.stream.anomalous), String(d.vote.alerts)]
-                          } + (gone.hosts == 0 ? [] : [[
-                              "\(gone.hosts) hosts let go", fallback!.model.name, String(fallback!.model.windowSize), String(gone.rows),
-                              String(gone.windows), String(gone.anomalous), String(gone.alerts)]]))
+                          } + gone.tableRows(model: fallback?.model.name ?? "", windowSize: fallback?.model.windowSize ?? 1))
         var summary = table.text + "\n"
         summary += "\(packets) packets in \(String(format: "%.2f", seconds)) s; \(counters.rowsSent.load(ordering: .relaxed)) rows sent in "
         summary += "\(counters.batches.load(ordering: .relaxed)) batches, \(counters.retries.load(ordering: .relaxed)) retries"

@@ -84,7 +84,7 @@ final class BatchSender: @unchecked Sendable {
     private var deadline = Double.infinity
     private var lastDropLog = 0.0
     /// The hosts let go (`letGo`), their votes summed: read after `finish`.
-    private(set) var gone = (hosts: 0, rows: 0, windows: 0, anomalous: 0, alerts: 0)
+    private(set) var gone = HostsLetGo()
 
     /// What the sender does next, in the capture's order.
     private enum Job {
@@ -186,11 +186,7 @@ final class BatchSender: @unchecked Sendable {
             counters.alerts.add(1, ordering: .relaxed)
         }
         condition.lock()
-        gone.hosts += 1
-        gone.rows += d.vote.rows
-        gone.windows += d.vote.stream.windows
-        gone.anomalous += d.vote.stream.anomalous
-        gone.alerts += d.vote.alerts
+        gone.add(rows: d.vote.rows, vote: d.vote.stream, alerts: d.vote.alerts)
         condition.unlock()
     }
 

@@ -82,8 +82,7 @@ struct Detect: ParsableCommand {
         let fallback = try defaultModel.map { try model($0, for: "--default-model") }
         var router = DeviceRouter(map: map, listed: listed, warmUp: warmUp, idleTimeout: idleTimeout, maxHosts: maxHosts,
                                   newHost: fallback.map { m in { DeviceRun(label: addresses.name($0), model: m) } })
-        /// The hosts let go, summed for the summary.
-        let gone = DeviceRun(label: "", model: fallback ?? listed[0].model)
+        var gone = HostsLetGo()
 
         let alertSink = try TextSink(path: alerts)
         let scoreSink = try scores.map { try TextSink(path: $0) }
@@ -144,7 +143,7 @@ struct Detect: ParsableCommand {
                 alertSink.write(alert)
                 if live { alertSink.flush() }
             }
-            gone.add(run)
+            gone.add(rows: run.packets, vote: run.stream, alerts: run.alerts)
         }
         try row.withUnsafeMutableBufferPointer { row in
             try capture.forEach { p in
@@ -174,9 +173,7 @@ struct Detect: ParsableCommand {
                           rows: runs.map { r in
                               [r.label, r.model.name, String(r.model.windowSize), String(r.packets), String(r.stream.windows),
                                String(r.stream.anomalous), String(r.alerts)]
-                          } + (router.hostsLetGo == 0 ? [] : [[
-                              "\(router.hostsLetGo) hosts let go", gone.model.name, String(gone.model.windowSize), String(gone.packets),
-                              String(gone.windows), String(gone.anomalous), String(gone.alerts)]]))
+                          } + gone.tableRows(model: defaultModel ?? "", windowSize: fallback?.windowSize ?? 1))
         var summary = table.text + "\n"
         summary += "\(packets) packets in \(String(format: "%.2f", seconds)) s (\(Int(Double(packets) / max(seconds, 1e-9))) packets/s)"
         summary += ", \(runs.reduce(gone.alerts) { $0 + $1.alerts }) alert(s)"
@@ -291,22 +288,12 @@ final class DeviceRun {
     var stream: WindowVote.Stream
     var packets = 0
     var alerts = 0
-    /// For the hosts let go, summed (`add`): their windows.
-    private(set) var windows = 0, anomalous = 0
     private var open: (firstPacket: Int, firstTime: Double, lastPacket: Int, lastTime: Double, windows: Int, maxMSE: Float, top: String)?
 
     init(label: String, model: ModelRun) {
         self.label = label
         self.model = model
         stream = WindowVote.Stream(size: model.windowSize)
-    }
-
-    /// Adds a host let go to these totals.
-    func add(_ run: DeviceRun) {
-        packets += run.packets
-        alerts += run.alerts
-        windows += run.stream.windows
-        anomalous += run.stream.anomalous
     }
 
     /// An anomalous window ended at this packet: open an alert, or extend the open one.
