@@ -28,6 +28,10 @@ public struct FeatureExtractor {
     /// gateway must not run out of memory while it is attacked. Ordinary networks stay far
     /// below it (the real Mirai capture holds about 21,500).
     public let maxStreams: Int
+    /// `maxStreams` unless told otherwise: about 200 MB of streams.
+    public static let defaultMaxStreams = 500_000
+    /// The smallest budget: a packet can open seven streams, and shedding keeps three quarters.
+    public static let minimumMaxStreams = 16
     /// How many times the budget made streams go early.
     public private(set) var budgetEvictions = 0
     public let addresses: AddressTable
@@ -38,8 +42,8 @@ public struct FeatureExtractor {
     private var pairCount: Int32 = 0
     private var nextSweep = -Double.infinity
 
-    public init(mode: Mode = .nbaiot, idleTimeout: Double = 3600, maxStreams: Int = 500_000, addresses: AddressTable) {
-        precondition(maxStreams >= 16)
+    public init(mode: Mode = .nbaiot, idleTimeout: Double = 3600, maxStreams: Int = defaultMaxStreams, addresses: AddressTable) {
+        precondition(maxStreams >= Self.minimumMaxStreams)
         self.mode = mode
         self.idleTimeout = idleTimeout
         self.maxStreams = maxStreams

@@ -57,6 +57,8 @@ struct Agent: ParsableCommand {
     var idleTimeoutFlag: Double?
     @Option(name: .customLong("max-hosts"), help: "With --default-model: most hosts held at once; past it, those idle the longest are let go (default 10000).")
     var maxHostsFlag: Int?
+    @Option(name: .customLong("max-streams"), help: "Most streams held at once, all feature groups together (about 400 B each); past it, those idle the longest are dropped (default 500000).")
+    var maxStreamsFlag: Int?
 
     /// The flags given, as configuration overrides.
     var overrides: [String: ConfigValue] {
@@ -72,6 +74,7 @@ struct Agent: ParsableCommand {
         set("warm_up", warmUpFlag.map { .double($0) })
         set("idle_timeout", idleTimeoutFlag.map { .double($0) })
         set("max_hosts", maxHostsFlag.map { .int($0) })
+        set("max_streams", maxStreamsFlag.map { .int($0) })
         set("alerts", alertsFlag.map { .string($0) })
         set("metrics_port", metricsPortFlag.map { .int($0) })
         set("metrics_host", metricsHostFlag.map { .string($0) })
@@ -86,7 +89,7 @@ struct Agent: ParsableCommand {
         guard let server = settings.server else { throw CLIError("give --server http://HOST:PORT (or server in --config, or AE_AGENT_SERVER)") }
         let devices = settings.devices, defaultModel = settings.defaultModel, alerts = settings.alerts, tokenFile = settings.tokenFile
         let batch = settings.batch, flushMs = settings.flushMs, queueRows = settings.queueRows, drainSeconds = settings.drainSeconds
-        let warmUp = settings.warmUp, idleTimeout = settings.idleTimeout, maxHosts = settings.maxHosts, metricsPort = settings.metricsPort, metricsHost = settings.metricsHost
+        let warmUp = settings.warmUp, idleTimeout = settings.idleTimeout, maxHosts = settings.maxHosts, maxStreams = settings.maxStreams, metricsPort = settings.metricsPort, metricsHost = settings.metricsHost
         guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune, got '\(compat)'") }
         guard (pcap == nil) != (interface == nil) else { throw CLIError("give --pcap FILE or --interface IF, one of them") }
         guard devices != nil || defaultModel != nil else { throw CLIError("give --devices FILE or --default-model NAME, or both") }
@@ -97,6 +100,7 @@ struct Agent: ParsableCommand {
         guard warmUp >= 0, warmUp.isFinite else { throw CLIError("--warm-up must be ≥ 0 seconds") }
         guard idleTimeout >= 0, idleTimeout.isFinite else { throw CLIError("--idle-timeout must be ≥ 0 seconds") }
         guard maxHosts >= 1 else { throw CLIError("--max-hosts must be at least 1") }
+        guard maxStreams >= FeatureExtractor.minimumMaxStreams else { throw CLIError("--max-streams must be at least \(FeatureExtractor.minimumMaxStreams)") }
         if let count, count < 1 { throw CLIError("--count must be at least 1") }
         if let duration, !(duration > 0 && duration.isFinite) { throw CLIError("--duration must be > 0 seconds") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw CLIError("--metrics-port must be 0…65535") }
@@ -131,7 +135,7 @@ struct Agent: ParsableCommand {
         let metrics = try metricsPort.map { try MetricsListener(host: metricsHost, port: $0, counters: counters) }
         if let metrics { Output.stderr("metrics on http://\(metricsHost):\(metrics.port)/metrics\n") }
 
-        var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
+        var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, maxStreams: maxStreams, addresses: addresses)
         var capture = pcap.map { CaptureReader(path: $0, skipBad: skipBad, addresses: addresses) }
             ?? CaptureReader(interface: interface!, addresses: addresses)
         let live = capture.isLive

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import TrafficFeatures
 
 /// What `ae agent` can be told besides its input, in the server's scheme: command-line flags
 /// override `AE_AGENT_*` environment variables (the key in capitals: `flush_ms` →
@@ -19,6 +20,8 @@ import Foundation
 ///   (`default_model`) idle this long are let go too
 /// - `max_hosts` (int, default 10000): most hosts made on sight held at once; past it, those
 ///   idle the longest are let go (bounds memory under a flood of spoofed source MACs)
+/// - `max_streams` (int, default 500000): most feature streams held at once (about 400 B each);
+///   past it, those idle the longest are dropped (bounds memory under a scan)
 /// - `alerts` (string, default stdout): the alerts file
 /// - `metrics_port` (int, default none): Prometheus metrics port (0 picks one)
 /// - `metrics_host` (string, default `"127.0.0.1"`)
@@ -34,13 +37,14 @@ struct AgentSettings: Equatable {
     var warmUp = 0.0
     var idleTimeout = 3600.0
     var maxHosts = 10_000
+    var maxStreams = FeatureExtractor.defaultMaxStreams
     var alerts: String?
     var metricsPort: Int?
     var metricsHost = "127.0.0.1"
     var tokenFile: String?
 
     static let keys = ["server", "devices", "default_model", "batch", "flush_ms", "queue_rows", "drain_seconds", "warm_up",
-                       "idle_timeout", "max_hosts", "alerts", "metrics_port", "metrics_host", "token_file"]
+                       "idle_timeout", "max_hosts", "max_streams", "alerts", "metrics_port", "metrics_host", "token_file"]
 
     /// Flags (`overrides`), then the environment, then `file`.
     static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -88,6 +92,7 @@ struct AgentSettings: Equatable {
         if let v = try read("warm_up", { try reader.requiredDouble(forKey: $0) }) { s.warmUp = v }
         if let v = try read("idle_timeout", { try reader.requiredDouble(forKey: $0) }) { s.idleTimeout = v }
         if let v = try read("max_hosts", { try reader.requiredInt(forKey: $0) }) { s.maxHosts = v }
+        if let v = try read("max_streams", { try reader.requiredInt(forKey: $0) }) { s.maxStreams = v }
         s.alerts = try read("alerts") { try reader.requiredString(forKey: $0) }
         s.metricsPort = try read("metrics_port") { try reader.requiredInt(forKey: $0) }
         if let v = try read("metrics_host", { try reader.requiredString(forKey: $0) }) { s.metricsHost = v }

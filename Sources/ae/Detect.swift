@@ -41,6 +41,8 @@ struct Detect: ParsableCommand {
     @Option(help: "nbaiot (the published data, default) or kitsune (Kitsune-py to the bit).") var compat: String = "nbaiot"
     @Option(name: .customLong("idle-timeout"), help: "Drop streams idle this many seconds (0 keeps all, as Kitsune).")
     var idleTimeout: Double = 3600
+    @Option(name: .customLong("max-streams"), help: "Most streams held at once, all feature groups together (about 400 B each); past it, those idle the longest are dropped until 3/4 remain.")
+    var maxStreams: Int = FeatureExtractor.defaultMaxStreams
     @Option(name: .customLong("max-hosts"), help: "With --default-model: most hosts held at once; past it, those idle the longest are let go.")
     var maxHosts: Int = 10_000
     @Option(name: .customLong("warm-up"), help: "Seconds from the capture's first packet whose packets only warm the extractor's statistics up (not scored).")
@@ -53,6 +55,7 @@ struct Detect: ParsableCommand {
         guard idleTimeout >= 0, idleTimeout.isFinite else { throw CLIError("--idle-timeout must be ≥ 0") }
         guard warmUp >= 0, warmUp.isFinite else { throw CLIError("--warm-up must be ≥ 0 seconds") }
         guard maxHosts >= 1 else { throw CLIError("--max-hosts must be at least 1") }
+        guard maxStreams >= FeatureExtractor.minimumMaxStreams else { throw CLIError("--max-streams must be at least \(FeatureExtractor.minimumMaxStreams)") }
         guard (pcap == nil) != (interface == nil) else { throw CLIError("give --pcap FILE (a capture) or --interface IF (live), one of them") }
         if let count, count < 1 { throw CLIError("--count must be at least 1") }
         if let duration, !(duration > 0 && duration.isFinite) { throw CLIError("--duration must be > 0 seconds") }
@@ -87,7 +90,7 @@ struct Detect: ParsableCommand {
         let alertSink = try TextSink(path: alerts)
         let scoreSink = try scores.map { try TextSink(path: $0) }
         scoreSink?.write("packet,time,device,model,mse,anomaly\n")
-        var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
+        var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, maxStreams: maxStreams, addresses: addresses)
         var capture = pcap.map { CaptureReader(path: $0, skipBad: skipBad, addresses: addresses) }
             ?? CaptureReader(interface: interface!, addresses: addresses)
         if capture.isLive {

@@ -21,15 +21,18 @@ struct Features: ParsableCommand {
     @Option(help: "nbaiot (the published data, default) or kitsune (Kitsune-py to the bit).") var compat: String = "nbaiot"
     @Option(name: .customLong("idle-timeout"), help: "Drop streams idle this many seconds (0 keeps all, as Kitsune).")
     var idleTimeout: Double = 3600
+    @Option(name: .customLong("max-streams"), help: "Most streams held at once, all feature groups together (about 400 B each); past it, those idle the longest are dropped until 3/4 remain.")
+    var maxStreams: Int = FeatureExtractor.defaultMaxStreams
     @Flag(name: .customLong("skip-bad"), help: "Skip malformed lines or records (counted) instead of stopping.") var skipBad = false
     @Flag(help: "Overwrite the output file if it exists.") var force = false
 
     func run() throws {
         guard let mode = FeatureExtractor.Mode(rawValue: compat) else { throw CLIError("--compat must be nbaiot or kitsune, got '\(compat)'") }
         guard idleTimeout >= 0, idleTimeout.isFinite else { throw CLIError("--idle-timeout must be ≥ 0") }
+        guard maxStreams >= FeatureExtractor.minimumMaxStreams else { throw CLIError("--max-streams must be at least \(FeatureExtractor.minimumMaxStreams)") }
         try Output.checkWritable(out, force: force)
         let addresses = AddressTable()
-        var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, addresses: addresses)
+        var extractor = FeatureExtractor(mode: mode, idleTimeout: idleTimeout, maxStreams: maxStreams, addresses: addresses)
         guard [packets, pcap, interface].filter({ $0 != nil }).count == 1 else {
             throw CLIError("give --packets FILE (tshark fields), --pcap FILE (a capture) or --interface IF (live), one of them")
         }
@@ -83,6 +86,9 @@ struct Features: ParsableCommand {
         print("\(written) packets → \(out) (\(written) rows × \(FeatureNames.count) features, \(mode.rawValue) mode) in \(String(format: "%.2f", seconds)) s")
         let (skipped, messages) = csv.map { ($0.skipped, $0.skippedMessages) } ?? (capture!.skipped, capture!.skippedMessages)
         if let capture, capture.dropped > 0 { Output.stderr("\(capture.dropped) packets dropped by the kernel (the capture fell behind)\n") }
+        if extractor.budgetEvictions > 0 {
+            Output.stderr("the stream budget (--max-streams \(maxStreams)) shed streams \(extractor.budgetEvictions) times: rows after a shed are not those of an unbounded extractor\n")
+        }
         if skipped > 0 {
             Output.stderr("skipped \(skipped) malformed \(csv != nil ? "line(s)" : "record(s)"), e.g.:\n" + messages.map { "  " + $0 }.joined(separator: "\n") + "\n")
         }

@@ -147,13 +147,14 @@ import Testing
     @Test func hostsLetGoCloseTheirAlertsAsDetectDoes() throws {
         guard AECommandTests.binary != nil, Self.server != nil else { Issue.record("ae and ae-server binaries not found; build them first"); return }
         try setUp()
+        // With a stream budget that sheds (61 times with these settings) as well: the agent sheds as detect does.
         let detect = try ae(["detect", "--pcap", DetectCommandTests.capture, "--models", "models", "--default-model", "plain",
-                             "--idle-timeout", "120", "--max-hosts", "4", "--alerts", "few.jsonl"])
+                             "--idle-timeout", "120", "--max-hosts", "4", "--max-streams", "1000", "--alerts", "few.jsonl"])
         #expect(detect.status == 0 && detect.out.contains("hosts let go"), "\(detect.err)\(detect.out)")
         let port = Self.freePort()
         let server = try startServer(port: port)
         defer { kill(server.process.processIdentifier, SIGTERM); _ = server.wait() }
-        try #"{"max_hosts": 4}"#.write(toFile: path("agent.json"), atomically: true, encoding: .utf8)
+        try #"{"max_hosts": 4, "max_streams": 1000}"#.write(toFile: path("agent.json"), atomically: true, encoding: .utf8)
         let run = try ae(["agent", "--pcap", DetectCommandTests.capture, "--server", "http://127.0.0.1:\(port)", "--config", "agent.json",
                           "--default-model", "plain", "--idle-timeout", "120", "--alerts", "agent.jsonl", "--drain-seconds", "300"])
         #expect(run.status == 0 && run.out.contains("38363 rows sent") && run.out.contains("hosts let go"), "\(run.err)\(run.out)")
@@ -162,8 +163,12 @@ import Testing
         // The summary's row for the hosts let go: the same hosts, rows, windows and alerts.
         let gone = { (out: String) in out.split(separator: "\n").first { $0.contains("hosts let go") }.map { $0.split(separator: " ").map(String.init) } }
         #expect(gone(run.out) != nil && gone(run.out) == gone(detect.out), "\(run.out)\n\(detect.out)")
+        let shed = { (out: String) in out.firstRange(of: "the stream budget shed streams ").map { out[$0.upperBound...].prefix { $0 != " " && $0 != "\n" } } }
+        #expect(shed(run.out) != nil && shed(run.out) == shed(detect.out), "\(run.out)\n\(detect.out)")
         let zero = try ae(["agent", "--pcap", DetectCommandTests.capture, "--server", "http://127.0.0.1:\(port)", "--default-model", "plain", "--max-hosts", "0"])
         #expect(zero.status != 0 && zero.err.contains("--max-hosts must be at least 1"), "\(zero.err)")
+        let few = try ae(["agent", "--pcap", DetectCommandTests.capture, "--server", "http://127.0.0.1:\(port)", "--default-model", "plain", "--max-streams", "15"])
+        #expect(few.status != 0 && few.err.contains("--max-streams must be at least 16"), "\(few.err)")
     }
 
     /// The service is killed mid-run and started again on the same port: the agent retries, its

@@ -152,6 +152,25 @@ import Testing
             .err.contains("--max-hosts must be at least 1"))
     }
 
+    /// A stream budget below what the capture holds (about 21,500 streams): `ae features` and
+    /// `ae detect` shed the same streams at the same packets, say so, and score what they shed to.
+    @Test func aSmallerStreamBudgetShedsTheSameStreamsAndSaysSo() throws {
+        guard AECommandTests.binary != nil else { Issue.record("ae binary not found; build it first"); return }
+        let (m, full) = try model()
+        let features = try ae(["features", "--pcap", Self.capture, "--max-streams", "2000", "--out", "small.csv"])
+        #expect(features.status == 0 && features.err.contains("the stream budget (--max-streams 2000) shed streams"), "\(features.err)")
+        let small = try CSVReader(features: m.featureNames).read(path: path("small.csv"))
+        #expect(small.rowCount == full.rowCount && small.values != full.values)   // the flag reached the extractor
+        let run = try ae(["detect", "--pcap", Self.capture, "--models", "models", "--default-model", "plain", "--max-streams", "2000",
+                          "--alerts", "alerts.jsonl", "--scores", "scores.csv"])
+        #expect(run.status == 0 && run.out.contains("; the stream budget shed streams"), "\(run.out)")
+        let expected = m.reconstructionErrors(small)
+        #expect(try scores("scores.csv").map { $0.mse.bitPattern } == expected.map(\.bitPattern))
+        #expect(try ae(["features", "--pcap", Self.capture, "--max-streams", "15", "--out", "x.csv"]).err.contains("--max-streams must be at least 16"))
+        #expect(try ae(["detect", "--pcap", Self.capture, "--models", "models", "--default-model", "plain", "--max-streams", "8"])
+            .err.contains("--max-streams must be at least 16"))
+    }
+
     /// `ae synth --gateway`: one capture of a fleet with one device attacked, and the devices file.
     @Test func aSimulatedGatewayCaptureReadsBack() throws {
         guard AECommandTests.binary != nil else { Issue.record("ae binary not found; build it first"); return }

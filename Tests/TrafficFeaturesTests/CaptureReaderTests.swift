@@ -63,7 +63,7 @@ import Testing
         let quoted = Self.ipv4(17, [0x14, 0xE9, 0x00, 0x35, 0, 8, 0, 0])
         let icmp: [UInt8] = [3, 3, 0, 0, 0, 0, 0, 0] + quoted
         let frame = Self.eth + [0x81, 0x00, 0x00, 0x07, 0x08, 0x00] + Self.ipv4(1, icmp, src: [8, 8, 8, 8], dst: [192, 168, 2, 108])
-        let decoded = try CaptureReader.decode(UnsafeBufferPointer(start: frame, count: frame.count), length: 90, seconds: 1_540_446_382, nanoseconds: 933_899_000)
+        let decoded = try frame.withUnsafeBufferPointer { try CaptureReader.decode($0, length: 90, seconds: 1_540_446_382, nanoseconds: 933_899_000) }
         let f = decoded.fields
         // Keyed from the numbers as from the text: the same packet, the same ids.
         let byNumbers = AddressTable(), byText = AddressTable()
