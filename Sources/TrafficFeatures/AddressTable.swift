@@ -7,16 +7,20 @@
 /// that nothing holds any more are released (`collect`) and handed out again; an id that is
 /// still held keeps its number. Whoever holds ids marks them when asked; whoever caches them
 /// (`Frame.Keys`) drops its cache when `generation` changes.
+///
+/// Its state is `@exclusivity(unchecked)`: `wantsCollection` is asked before every packet, and
+/// the run-time check of each access to a class's property was three calls into the Swift
+/// runtime per packet. No method holds an access across a call that reaches the same property.
 public final class AddressTable {
-    private var ids: [String: Int32] = [:]
-    public private(set) var names: [String] = []
-    private var released: [Int32] = []
-    private var isReleased: [Bool] = []
+    @exclusivity(unchecked) private var ids: [String: Int32] = [:]
+    @exclusivity(unchecked) public private(set) var names: [String] = []
+    @exclusivity(unchecked) private var released: [Int32] = []
+    @exclusivity(unchecked) private var isReleased: [Bool] = []
     /// Changes whenever ids are released: a cache of ids made before is stale.
-    public private(set) var generation = 0
+    @exclusivity(unchecked) public private(set) var generation = 0
     /// `collect` pays off once at least this many ids are held, and twice as many as after the last one.
-    public var collectionFloor: Int
-    private var heldAfterCollection = 0
+    @exclusivity(unchecked) public var collectionFloor: Int
+    @exclusivity(unchecked) private var heldAfterCollection = 0
 
     /// The id of the empty string, always 0.
     public static let empty: Int32 = 0

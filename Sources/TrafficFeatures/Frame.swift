@@ -27,16 +27,21 @@ struct Frame {
     }
 
     /// Interned ids by value for one `AddressTable`: each distinct key's text is made once.
+    ///
+    /// Its caches are `@exclusivity(unchecked)`: read and written for every field of every
+    /// packet, the run-time check of each access (the compiler cannot prove a class's accesses
+    /// apart) was about six calls into the Swift runtime per packet. Nothing here holds an access
+    /// across a call that could reach the same property.
     final class Keys {
         let addresses: AddressTable
-        private var macs: [UInt64: Int32] = [:]
-        private var ipv4s: [UInt32: Int32] = [:]
-        private var ipv6s: [IPv6: Int32] = [:]
-        private var ports = [Int32](repeating: -1, count: 65_536)
-        private var arp: Int32 = -1
-        private var icmp: Int32 = -1
+        @exclusivity(unchecked) private var macs: [UInt64: Int32] = [:]
+        @exclusivity(unchecked) private var ipv4s: [UInt32: Int32] = [:]
+        @exclusivity(unchecked) private var ipv6s: [IPv6: Int32] = [:]
+        @exclusivity(unchecked) private var ports = [Int32](repeating: -1, count: 65_536)
+        @exclusivity(unchecked) private var arp: Int32 = -1
+        @exclusivity(unchecked) private var icmp: Int32 = -1
 
-        private var generation: Int
+        @exclusivity(unchecked) private var generation: Int
 
         init(_ addresses: AddressTable) {
             self.addresses = addresses

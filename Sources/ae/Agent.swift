@@ -272,14 +272,18 @@ final class AgentDevice: @unchecked Sendable {
 /// The rows waiting to be sent to one model: those of every device it scores, in capture order,
 /// each with its device. One request carries rows of many devices (a gateway's hosts under
 /// --default-model, a flood of spoofed senders), so a request per host is never needed.
+///
+/// Its state is `@exclusivity(unchecked)`, as `ae detect`'s `ModelRun`: appended to for every
+/// packet, by the capture thread only, and no method holds an access across a call that reaches
+/// the same property.
 final class ModelBuffer: @unchecked Sendable {
     let model: ServedModel
-    private(set) var rows = 0
+    @exclusivity(unchecked) private(set) var rows = 0
     /// When the oldest buffered row arrived (monotonic seconds).
-    private(set) var since = 0.0
-    private var values: [Double] = []
-    private var stamps: [(packet: Int, time: Double)] = []
-    private var devices: [AgentDevice] = []
+    @exclusivity(unchecked) private(set) var since = 0.0
+    @exclusivity(unchecked) private var values: [Double] = []
+    @exclusivity(unchecked) private var stamps: [(packet: Int, time: Double)] = []
+    @exclusivity(unchecked) private var devices: [AgentDevice] = []
 
     init(model: ServedModel) { self.model = model }
 

@@ -224,15 +224,18 @@ final class ModelRun {
     /// from the nearest cache for all but the first pair of rows (the six products of the
     /// 115-64-32-16 network: about 0.9 µs a row in pairs, 0.65 µs sixteen at a time, machine A).
     static let capacity = 16
-    private var raw: [Double]
+    // The buffers are `@exclusivity(unchecked)`, as `DeviceRun`'s state: the run-time check of
+    // each access to a class's property cost a call into the Swift runtime several times a
+    // packet, and no method here holds an access across a call that reaches the same property.
+    @exclusivity(unchecked) private var raw: [Double]
     /// `capacity × n`: the staged rows, scaled, and after `scoreStaged` their reconstructions.
-    private(set) var scaled: [Float]
-    private(set) var reconstruction: [Float]
+    @exclusivity(unchecked) private(set) var scaled: [Float]
+    @exclusivity(unchecked) private(set) var reconstruction: [Float]
     /// The staged rows' MSEs, after `scoreStaged`.
-    private(set) var errors: [Float]
-    private var activations: [Float]
+    @exclusivity(unchecked) private(set) var errors: [Float]
+    @exclusivity(unchecked) private var activations: [Float]
     /// Rows staged since the last `scoreStaged`.
-    private(set) var staged = 0
+    @exclusivity(unchecked) private(set) var staged = 0
 
     init(name: String, path: String) throws {
         let model = try ModelFile.read(path: path)
@@ -288,10 +291,10 @@ final class ModelRun {
 final class DeviceRun {
     let label: String
     let model: ModelRun
-    var stream: WindowVote.Stream
-    var packets = 0
-    var alerts = 0
-    private var open: (firstPacket: Int, firstTime: Double, lastPacket: Int, lastTime: Double, windows: Int, maxMSE: Float, top: String)?
+    @exclusivity(unchecked) var stream: WindowVote.Stream
+    @exclusivity(unchecked) var packets = 0
+    @exclusivity(unchecked) var alerts = 0
+    @exclusivity(unchecked) private var open: (firstPacket: Int, firstTime: Double, lastPacket: Int, lastTime: Double, windows: Int, maxMSE: Float, top: String)?
 
     init(label: String, model: ModelRun) {
         self.label = label
