@@ -2,11 +2,17 @@
 /// lookups (several per packet): a multiplicative hash and linear probing beat `Dictionary`'s
 /// SipHash by a wide margin here, and the keys are not attacker-chosen hash-flooding input
 /// (they are interned ids). Deletion uses backward-shift, so no tombstones accumulate.
+///
+/// The slot is the top bits of the key times 2⁶⁴/φ (Fibonacci hashing): every bit of the key
+/// reaches them. (Middle bits of the product, as before, took most of their value from the
+/// key's low half alone, and the streams of one destination crowded into runs of ~8 probes.)
 struct KeyIndex {
     private var keys: [UInt64]
     private var values: [Int32]
     private var used: [Bool]
     private var mask: Int
+    /// 64 − log₂(capacity): the product's bits kept by `slot`.
+    private var shift: UInt64
     private(set) var count = 0
 
     init(capacity: Int = 1024) {
@@ -16,9 +22,10 @@ struct KeyIndex {
         values = [Int32](repeating: 0, count: c)
         used = [Bool](repeating: false, count: c)
         mask = c - 1
+        shift = UInt64(64 - c.trailingZeroBitCount)
     }
 
-    @inline(__always) private func slot(_ k: UInt64) -> Int { Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 20) & mask }
+    @inline(__always) private func slot(_ k: UInt64) -> Int { Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> shift) }
 
     @inline(__always)
     func find(_ k: UInt64) -> Int32? {
@@ -76,6 +83,7 @@ struct KeyIndex {
         values = [Int32](repeating: 0, count: c)
         used = [Bool](repeating: false, count: c)
         mask = c - 1
+        shift = UInt64(64 - c.trailingZeroBitCount)
         count = 0
         for i in old.0.indices where old.2[i] { insert(old.0[i], old.1[i]) }
     }
