@@ -59,7 +59,9 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
-        .target(name: "TrafficFeatures", dependencies: ["CPcap", "NumberText"]),
+        // The extractor's decay factors (exp2 of a stream's five windows at once) in C.
+        .target(name: "FeatureKernels"),
+        .target(name: "TrafficFeatures", dependencies: ["CPcap", "FeatureKernels", "NumberText"]),
         .target(
             name: "InferenceServer",
             dependencies: [
@@ -110,7 +112,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "NumberTextTests", dependencies: ["NumberText", "AutoencoderCore"]),
         .testTarget(name: "AutoencoderCoreTests", dependencies: ["AutoencoderCore", "TestSupport"]),
-        .testTarget(name: "TrafficFeaturesTests", dependencies: ["TrafficFeatures"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrafficFeaturesTests", dependencies: ["TrafficFeatures", "FeatureKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "AutoencoderCore", "TestSupport"]),
         // Runs the built `ae` executable: exit codes, messages, no silent overwrites.
         .testTarget(name: "AECommandTests", dependencies: ["TestSupport", "AutoencoderCore", "TrafficFeatures"]),

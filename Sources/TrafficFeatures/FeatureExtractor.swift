@@ -194,15 +194,13 @@ public struct FeatureExtractor {
         table.touch(s, t)
         let list = table.covs[Int(s)]
         table.withSlabs { ops, S, C in
-            for l in 0..<StreamTable.lanes {
-                ops.insert(S, C, s, list, l, v, t)
-                let (w, m, s2) = ops.allStats1D(S, s, l)
-                out[3 * l] = w; out[3 * l + 1] = m; out[3 * l + 2] = s2
-            }
+            ops.insert(S, C, s, list, v, t)
+            ops.allStats1D(S, s, std: false, into: out, stride: 3)
         }
     }
 
-    /// A 1D2D group (HH or HpHp): the stream's 1D stats, then magnitude, radius, covariance, pcc with its partner.
+    /// A 1D2D group (HH or HpHp): the stream's 1D stats, then magnitude, radius, covariance, pcc
+    /// with its partner; seven columns per λ.
     @inline(__always)
     private static func update2D(_ table: inout StreamTable, _ key: UInt64, _ partner: UInt64, _ v: Double, _ t: Double,
                                  kitsune: Bool, out: UnsafeMutablePointer<Double>) {
@@ -215,27 +213,17 @@ public struct FeatureExtractor {
         table.withSlabs { ops, S, C in
             if kitsune {
                 // Kitsune: insert (updating every tracker the stream already had), then register the
-                // pair's tracker and update it once more — so an existing pair is updated twice.
-                for l in 0..<StreamTable.lanes {
-                    ops.insert(S, C, s, list, l, v, t, skipping: created ? c : -1)
-                    let (w, m, s2) = ops.allStats1D(S, s, l)
-                    ops.updateCov(S, C!, c, s, l, v, t)
-                    write(out + 7 * l, w, m, s2, ops.stats2D(S, C!, c, l))
-                }
+                // pair's tracker and update it once more — so an existing pair is updated twice. Its
+                // "std" column holds the variance.
+                ops.insert(S, C, s, list, v, t, skipping: created ? c : -1)
+                ops.allStats1D(S, s, std: false, into: out, stride: 7)
+                ops.updateCov(S, C!, c, s, v, t)
             } else {
-                for l in 0..<StreamTable.lanes {
-                    ops.insert(S, C, s, list, l, v, t)
-                    let (w, m, s2) = ops.allStats1D(S, s, l)
-                    write(out + 7 * l, w, m, s2.squareRoot(), ops.stats2D(S, C!, c, l))
-                }
+                ops.insert(S, C, s, list, v, t)
+                ops.allStats1D(S, s, std: true, into: out, stride: 7)
             }
+            ops.stats2D(S, C!, c, into: out + 3, stride: 7)
         }
-    }
-
-    @inline(__always)
-    private static func write(_ o: UnsafeMutablePointer<Double>, _ w: Double, _ m: Double, _ s: Double,
-                       _ d: (radius: Double, magnitude: Double, cov: Double, pcc: Double)) {
-        o[0] = w; o[1] = m; o[2] = s; o[3] = d.magnitude; o[4] = d.radius; o[5] = d.cov; o[6] = d.pcc
     }
 
     /// Over the budget: drops the streams idle the longest (a cutoff that halves its distance to

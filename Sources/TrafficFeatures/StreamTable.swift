@@ -1,3 +1,4 @@
+import FeatureKernels
 import Glibc
 
 /// AfterImage's `incStatDB`: damped incremental statistics of many streams, each over the five
@@ -20,6 +21,8 @@ struct StreamTable {
     static let CF3 = 0, W3 = 5, LAST3 = 10, RESA = 15, RESB = 20
 
     let lambdas: [Double]
+    /// −λ of each lane: the decay factor is 2^(−λ·Δt), computed as `(−λ) · Δt` as Kitsune does.
+    private let negatedLambdas: [Double]
     /// Kitsune computes decay with `math.pow(2, x)` and squares with `math.pow(x, 2)`, which are
     /// not always the last bit of `exp2` and `x * x`. `kitsune` mode uses `pow`.
     let exactPow: Bool
@@ -47,6 +50,7 @@ struct StreamTable {
     init(lambdas: [Double], exactPow: Bool, isTypeDiff: Bool = false, decayBothResiduals: Bool = false) {
         precondition(lambdas.count == Self.lanes)
         self.lambdas = lambdas
+        self.negatedLambdas = lambdas.map { -$0 }
         self.exactPow = exactPow
         self.isTypeDiff = isTypeDiff
         self.decayBothResiduals = decayBothResiduals
@@ -110,17 +114,30 @@ struct StreamTable {
 
     // MARK: Statistics
 
-    /// Runs `body` with the arithmetic (`StreamOps`) and pointers to the stream and tracker slabs:
-    /// one exclusive access per operation instead of a uniqueness check per element.
+    /// Runs `body` with the arithmetic (`StreamOps`) and pointers to the stream and tracker slabs
+    /// (nil when the table has no trackers): one exclusive access per operation instead of a
+    /// uniqueness check per element.
     @inline(__always)
     mutating func withSlabs<R>(_ body: (StreamOps, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>?) -> R) -> R {
-        let (lambdas, exactPow, isTypeDiff, powBase, both) = (self.lambdas, self.exactPow, self.isTypeDiff, self.powBase, self.decayBothResiduals)
-        return covA.withUnsafeBufferPointer { a in
-            covB.withUnsafeBufferPointer { b in
+        let (exactPow, isTypeDiff, powBase, both) = (self.exactPow, self.isTypeDiff, self.powBase, self.decayBothResiduals)
+        // A table without trackers (MI, H, HH_jit) skips their arrays: a mutable pointer into an
+        // empty array is a fresh allocation every time (the empty array's storage is shared).
+        if covSlab.isEmpty {
+            return negatedLambdas.withUnsafeBufferPointer { l in
                 slab.withUnsafeMutableBufferPointer { s in
-                    covSlab.withUnsafeMutableBufferPointer { c in
-                        body(StreamOps(lambdas: lambdas, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
-                                       covA: a.baseAddress, covB: b.baseAddress, decayBothResiduals: both), s.baseAddress!, c.baseAddress)
+                    body(StreamOps(negatedLambdas: l.baseAddress!, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
+                                   covA: nil, covB: nil, decayBothResiduals: both), s.baseAddress!, nil)
+                }
+            }
+        }
+        return negatedLambdas.withUnsafeBufferPointer { l in
+            covA.withUnsafeBufferPointer { a in
+                covB.withUnsafeBufferPointer { b in
+                    slab.withUnsafeMutableBufferPointer { s in
+                        covSlab.withUnsafeMutableBufferPointer { c in
+                            body(StreamOps(negatedLambdas: l.baseAddress!, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
+                                           covA: a.baseAddress, covB: b.baseAddress, decayBothResiduals: both), s.baseAddress!, c.baseAddress)
+                        }
                     }
                 }
             }
@@ -155,9 +172,16 @@ struct StreamTable {
     }
 }
 
-/// The lane arithmetic of `incStat` and `incStat_cov`, over raw slab pointers.
+/// The lane arithmetic of `incStat` and `incStat_cov`, over raw slab pointers, each operation
+/// over the five lanes at once.
+///
+/// Kitsune runs every operation on one λ after the other; a lane reads and writes only its own
+/// fields, so running each operation over all lanes before the next gives the same bits. The
+/// lanes of a record share one clock: each starts at the same time and every decay moves all
+/// of them to the same `t`, so one Δt (and one test `Δt > 0`) serves the five, and their decay
+/// factors come from one call of `fk_exp2_scaled5`.
 struct StreamOps {
-    let lambdas: [Double]
+    let negatedLambdas: UnsafePointer<Double>
     let exactPow: Bool
     let isTypeDiff: Bool
     let powBase: Double
@@ -165,24 +189,37 @@ struct StreamOps {
     let covB: UnsafePointer<Int32>?
     let decayBothResiduals: Bool
 
-    @inline(__always) func lambda(_ lane: Int) -> Double { lambdas.withUnsafeBufferPointer { $0[lane] } }
+    static let lanes = StreamTable.lanes
 
     /// x², as Kitsune squares in `kitsune` mode.
     @inline(__always) func square(_ x: Double) -> Double { exactPow ? pow(x, powBase) : x * x }
 
-    @inline(__always) func decayFactor(_ lane: Int, _ dt: Double) -> Double {
-        exactPow ? pow(powBase, -lambda(lane) * dt) : exp2(-lambda(lane) * dt)
+    /// The five lanes' decay factors 2^(−λ·dt), into `f`.
+    @inline(__always) func decayFactors(_ dt: Double, _ f: UnsafeMutablePointer<Double>) {
+        if exactPow {
+            for l in 0..<Self.lanes { f[l] = pow(powBase, negatedLambdas[l] * dt) }
+        } else {
+            fk_exp2_scaled5(negatedLambdas, dt, f)
+        }
     }
 
+    /// Runs `body` with room for five decay factors on the stack.
+    @inline(__always) func withFactors(_ body: (UnsafeMutablePointer<Double>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: Self.lanes) { body($0.baseAddress!) }
+    }
 
-    /// `incStat.processDecay` on one lane of a stream record.
+    /// `incStat.processDecay` on every lane of a stream record.
     @inline(__always)
-    func processDecay(_ r: UnsafeMutablePointer<Double>, _ lane: Int, _ t: Double) {
-        let dt = t - r[StreamTable.LAST + lane]
-        if dt > 0 {
-            let f = decayFactor(lane, dt)
-            r[StreamTable.CF1 + lane] *= f; r[StreamTable.CF2 + lane] *= f; r[StreamTable.W + lane] *= f
-            r[StreamTable.LAST + lane] = t
+    func processDecay(_ r: UnsafeMutablePointer<Double>, _ t: Double) {
+        let dt = t - r[StreamTable.LAST]
+        assert((1..<Self.lanes).allSatisfy { r[StreamTable.LAST + $0] == r[StreamTable.LAST] }, "lanes share one clock")
+        guard dt > 0 else { return }
+        withFactors { f in
+            decayFactors(dt, f)
+            for l in 0..<Self.lanes {
+                r[StreamTable.CF1 + l] *= f[l]; r[StreamTable.CF2 + l] *= f[l]; r[StreamTable.W + l] *= f[l]
+                r[StreamTable.LAST + l] = t
+            }
         }
     }
 
@@ -201,71 +238,92 @@ struct StreamOps {
         return r[StreamTable.STD + l]
     }
 
-    /// `incStat.insert` on one lane, including the stream's trackers (but `skipped`).
+    /// `incStat.insert` on every lane, including the stream's trackers (but `skipped`).
     @inline(__always)
     func insert(_ S: UnsafeMutablePointer<Double>, _ C: UnsafeMutablePointer<Double>?, _ s: Int32, _ covList: [Int32],
-                _ lane: Int, _ value: Double, _ t: Double, skipping skipped: Int32 = -1) {
+                _ value: Double, _ t: Double, skipping skipped: Int32 = -1) {
         let r = S + Int(s) * StreamTable.streamStride
         var v = value
         if isTypeDiff {
-            let dif = t - r[StreamTable.LAST + lane]
+            let dif = t - r[StreamTable.LAST]
             v = dif > 0 ? dif : 0
         }
-        processDecay(r, lane, t)
-        r[StreamTable.CF1 + lane] += v
-        r[StreamTable.CF2 + lane] += square(v)
-        r[StreamTable.W + lane] += 1
-        r[StreamTable.MEAN + lane] = .nan; r[StreamTable.VAR + lane] = .nan; r[StreamTable.STD + lane] = .nan
-        for c in covList where c != skipped { updateCov(S, C!, c, s, lane, v, t) }
+        processDecay(r, t)
+        let v2 = square(v)
+        for l in 0..<Self.lanes {
+            r[StreamTable.CF1 + l] += v
+            r[StreamTable.CF2 + l] += v2
+            r[StreamTable.W + l] += 1
+            r[StreamTable.MEAN + l] = .nan; r[StreamTable.VAR + l] = .nan; r[StreamTable.STD + l] = .nan
+        }
+        for c in covList where c != skipped { updateCov(S, C!, c, s, v, t) }
     }
 
-    /// `incStat.allstats_1D`: (weight, mean, variance), refreshing the cached mean and variance.
+    /// `incStat.allstats_1D` on every lane: (weight, mean, variance) into `out` at a stride of
+    /// `stride` doubles a lane, refreshing the cached mean and variance. `std` writes the
+    /// standard deviation (√variance) in place of the variance.
     @inline(__always)
-    func allStats1D(_ S: UnsafeMutablePointer<Double>, _ s: Int32, _ l: Int) -> (Double, Double, Double) {
+    func allStats1D(_ S: UnsafeMutablePointer<Double>, _ s: Int32, std: Bool, into out: UnsafeMutablePointer<Double>, stride: Int) {
         let r = S + Int(s) * StreamTable.streamStride
-        let m = r[StreamTable.CF1 + l] / r[StreamTable.W + l]
-        r[StreamTable.MEAN + l] = m
-        r[StreamTable.VAR + l] = abs(r[StreamTable.CF2 + l] / r[StreamTable.W + l] - square(m))
-        return (r[StreamTable.W + l], m, r[StreamTable.VAR + l])
+        for l in 0..<Self.lanes {
+            let m = r[StreamTable.CF1 + l] / r[StreamTable.W + l]
+            r[StreamTable.MEAN + l] = m
+            let v = abs(r[StreamTable.CF2 + l] / r[StreamTable.W + l] - square(m))
+            r[StreamTable.VAR + l] = v
+            let o = out + stride * l
+            o[0] = r[StreamTable.W + l]; o[1] = m; o[2] = std ? v.squareRoot() : v
+        }
     }
 
-    /// `incStat_cov.update_cov`, for the stream `s` that produced (v, t).
+    /// `incStat_cov.update_cov` on every lane, for the stream `s` that produced (v, t).
     @inline(__always)
     func updateCov(_ S: UnsafeMutablePointer<Double>, _ C: UnsafeMutablePointer<Double>, _ c: Int32, _ s: Int32,
-                   _ lane: Int, _ v: Double, _ t: Double) {
+                   _ v: Double, _ t: Double) {
         let k = C + Int(c) * StreamTable.covStride
         let incIsA = covA![Int(c)] == s
         let other = incIsA ? covB![Int(c)] : covA![Int(c)]
-        processDecay(S + Int(other) * StreamTable.streamStride, lane, t)      // decay the other stream
-        let dt = t - k[StreamTable.LAST3 + lane]                               // decay the residuals
+        processDecay(S + Int(other) * StreamTable.streamStride, t)      // decay the other stream
+        let dt = t - k[StreamTable.LAST3]                                // decay the residuals
         if dt > 0 {
-            let f = decayFactor(lane, dt)
-            k[StreamTable.CF3 + lane] *= f; k[StreamTable.W3 + lane] *= f; k[StreamTable.LAST3 + lane] = t
-            if decayBothResiduals {
-                k[StreamTable.RESA + lane] *= f; k[StreamTable.RESB + lane] *= f
-            } else {
-                k[(incIsA ? StreamTable.RESA : StreamTable.RESB) + lane] *= f
+            let mine = incIsA ? StreamTable.RESA : StreamTable.RESB
+            withFactors { f in
+                decayFactors(dt, f)
+                for l in 0..<Self.lanes {
+                    k[StreamTable.CF3 + l] *= f[l]; k[StreamTable.W3 + l] *= f[l]; k[StreamTable.LAST3 + l] = t
+                    if decayBothResiduals {
+                        k[StreamTable.RESA + l] *= f[l]; k[StreamTable.RESB + l] *= f[l]
+                    } else {
+                        k[mine + l] *= f[l]
+                    }
+                }
             }
         }
-        let res = v - mean(S + Int(s) * StreamTable.streamStride, lane)
-        k[StreamTable.CF3 + lane] += res * k[(incIsA ? StreamTable.RESB : StreamTable.RESA) + lane]
-        k[StreamTable.W3 + lane] += 1
-        k[(incIsA ? StreamTable.RESA : StreamTable.RESB) + lane] = res
+        let r = S + Int(s) * StreamTable.streamStride
+        let (mine, theirs) = incIsA ? (StreamTable.RESA, StreamTable.RESB) : (StreamTable.RESB, StreamTable.RESA)
+        for l in 0..<Self.lanes {
+            let res = v - mean(r, l)
+            k[StreamTable.CF3 + l] += res * k[theirs + l]
+            k[StreamTable.W3 + l] += 1
+            k[mine + l] = res
+        }
     }
 
-    /// `incStat_cov.get_stats2`: (radius, magnitude, covariance, pcc).
+    /// `incStat_cov.get_stats2` on every lane: magnitude, radius, covariance, pcc into `out` at a
+    /// stride of `stride` doubles a lane.
     @inline(__always)
-    func stats2D(_ S: UnsafeMutablePointer<Double>, _ C: UnsafeMutablePointer<Double>, _ c: Int32, _ l: Int)
-        -> (radius: Double, magnitude: Double, cov: Double, pcc: Double) {
+    func stats2D(_ S: UnsafeMutablePointer<Double>, _ C: UnsafeMutablePointer<Double>, _ c: Int32,
+                 into out: UnsafeMutablePointer<Double>, stride: Int) {
         let a = S + Int(covA![Int(c)]) * StreamTable.streamStride, b = S + Int(covB![Int(c)]) * StreamTable.streamStride
-        let va = variance(a, l), vb = variance(b, l)
-        let radius = (square(va) + square(vb)).squareRoot()
-        let ma = mean(a, l), mb = mean(b, l)
-        let magnitude = (square(ma) + square(mb)).squareRoot()
         let k = C + Int(c) * StreamTable.covStride
-        let cov = k[StreamTable.CF3 + l] / k[StreamTable.W3 + l]
-        let ss = std(a, l) * std(b, l)
-        return (radius, magnitude, cov, ss != 0 ? cov / ss : 0)
+        for l in 0..<Self.lanes {
+            let va = variance(a, l), vb = variance(b, l)
+            let radius = (square(va) + square(vb)).squareRoot()
+            let ma = mean(a, l), mb = mean(b, l)
+            let magnitude = (square(ma) + square(mb)).squareRoot()
+            let cov = k[StreamTable.CF3 + l] / k[StreamTable.W3 + l]
+            let ss = std(a, l) * std(b, l)
+            let o = out + stride * l
+            o[0] = magnitude; o[1] = radius; o[2] = cov; o[3] = ss != 0 ? cov / ss : 0
+        }
     }
-
 }
