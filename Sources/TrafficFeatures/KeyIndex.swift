@@ -7,9 +7,14 @@
 /// reaches them. (Middle bits of the product, as before, took most of their value from the
 /// key's low half alone, and the streams of one destination crowded into runs of ~8 probes.)
 struct KeyIndex {
-    private var keys: [UInt64]
-    private var values: [Int32]
-    private var used: [Bool]
+    /// One slot: 16 bytes, so a probe run reads one or two cache lines, and a lookup one array.
+    private struct Entry {
+        var key: UInt64 = 0
+        var value: Int32 = 0
+        var used = false
+    }
+
+    private var entries: [Entry]
     private var mask: Int
     /// 64 − log₂(capacity): the product's bits kept by `slot`.
     private var shift: UInt64
@@ -18,73 +23,78 @@ struct KeyIndex {
     init(capacity: Int = 1024) {
         var c = 16
         while c < capacity * 2 { c <<= 1 }
-        keys = [UInt64](repeating: 0, count: c)
-        values = [Int32](repeating: 0, count: c)
-        used = [Bool](repeating: false, count: c)
+        entries = [Entry](repeating: Entry(), count: c)
         mask = c - 1
         shift = UInt64(64 - c.trailingZeroBitCount)
     }
 
-    @inline(__always) private func slot(_ k: UInt64) -> Int { Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+    /// Where `k`'s probe run starts, for a table of 2^(64 − shift) slots.
+    @inline(__always) private static func slot(_ k: UInt64, _ shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
 
     @inline(__always)
     func find(_ k: UInt64) -> Int32? {
-        var i = slot(k)
-        return used.withUnsafeBufferPointer { u in
-            keys.withUnsafeBufferPointer { ks in
-                while u[i] {
-                    if ks[i] == k { return values[i] }
-                    i = (i + 1) & mask
-                }
-                return nil
+        entries.withUnsafeBufferPointer { e in
+            var i = Self.slot(k, shift)
+            while e[i].used {
+                if e[i].key == k { return e[i].value }
+                i = (i + 1) & mask
             }
+            return nil
         }
     }
 
     mutating func insert(_ k: UInt64, _ v: Int32) {
-        if (count + 1) * 2 > keys.count { grow() }
-        var i = slot(k)
-        while used[i] {
-            if keys[i] == k { values[i] = v; return }
-            i = (i + 1) & mask
+        if (count + 1) * 2 > entries.count { grow() }
+        let (mask, home) = (self.mask, Self.slot(k, shift))
+        let added = entries.withUnsafeMutableBufferPointer { e in
+            var i = home
+            while e[i].used {
+                if e[i].key == k { e[i].value = v; return false }
+                i = (i + 1) & mask
+            }
+            e[i] = Entry(key: k, value: v, used: true)
+            return true
         }
-        used[i] = true; keys[i] = k; values[i] = v
-        count += 1
+        if added { count += 1 }
     }
 
     mutating func remove(_ k: UInt64) {
-        var i = slot(k)
-        while used[i] {
-            if keys[i] == k { break }
-            i = (i + 1) & mask
-        }
-        guard used[i] else { return }
-        used[i] = false
-        count -= 1
-        // Backward shift: move later entries of the probe run into the hole.
-        var hole = i
-        var j = (i + 1) & mask
-        while used[j] {
-            let home = slot(keys[j])
-            let distHole = (hole - home) & mask, distJ = (j - home) & mask
-            if distHole <= distJ {
-                keys[hole] = keys[j]; values[hole] = values[j]; used[hole] = true
-                used[j] = false
-                hole = j
+        let (mask, shift) = (self.mask, self.shift)
+        let removed = entries.withUnsafeMutableBufferPointer { e in
+            var i = Self.slot(k, shift)
+            while e[i].used {
+                if e[i].key == k { break }
+                i = (i + 1) & mask
             }
-            j = (j + 1) & mask
+            guard e[i].used else { return false }
+            e[i].used = false
+            // Backward shift: move later entries of the probe run into the hole.
+            var hole = i
+            var j = (i + 1) & mask
+            while e[j].used {
+                let home = Self.slot(e[j].key, shift)
+                let distHole = (hole - home) & mask, distJ = (j - home) & mask
+                if distHole <= distJ {
+                    e[hole] = e[j]
+                    e[j].used = false
+                    hole = j
+                }
+                j = (j + 1) & mask
+            }
+            return true
         }
+        if removed { count -= 1 }
     }
 
     private mutating func grow() {
-        let old = (keys, values, used)
-        let c = keys.count * 2
-        keys = [UInt64](repeating: 0, count: c)
-        values = [Int32](repeating: 0, count: c)
-        used = [Bool](repeating: false, count: c)
+        let old = entries
+        let c = entries.count * 2
+        entries = [Entry](repeating: Entry(), count: c)
         mask = c - 1
         shift = UInt64(64 - c.trailingZeroBitCount)
         count = 0
-        for i in old.0.indices where old.2[i] { insert(old.0[i], old.1[i]) }
+        for e in old where e.used { insert(e.key, e.value) }
     }
 }
