@@ -60,7 +60,7 @@ public struct CaptureReader {
         onOpen()
         var record = 0
         var draining = false
-        var drainUntil = 0.0, lastArrival = 0.0
+        var drainUntil = 0.0, lastArrival = 0.0, signalledAt = 0.0
         defer {
             var stats = pcap_stat()
             if isLive, pcap_stats(pcap, &stats) == 0 { dropped = Int(stats.ps_drop) }
@@ -72,11 +72,15 @@ public struct CaptureReader {
             let r = pcap_next_ex(pcap, &header, &data)
             if r == PCAP_ERROR_BREAK { break }   // -2: end of file
             if isLive, !draining, Self.interrupted.load(ordering: .relaxed) {
-                // What the interface has already delivered is still read (until 300 ms pass with
-                // nothing, at most 2 s), then the capture ends.
+                // What the interface had delivered when the signal came is still read: every
+                // packet stamped before it, until one stamped after it comes or 300 ms pass with
+                // nothing (the kernel hands packets over at least every 100 ms); then the capture
+                // ends. At most 10 s, for a backlog that a slow build reads slowly. (A cap of 2 s
+                // cut such a drain short, and packets read by no one were counted nowhere.)
                 draining = true
                 lastArrival = Self.now()
-                drainUntil = lastArrival + 2
+                drainUntil = lastArrival + 10
+                signalledAt = Self.wallClock()
             }
             if r == 0 {                          // live: nothing has arrived
                 if draining ? Self.now() > min(drainUntil, lastArrival + 0.3) : shouldStop() { break }
@@ -86,7 +90,11 @@ public struct CaptureReader {
                 _ = poll(&waiting, 1, 100)
                 continue
             }
-            if draining { lastArrival = Self.now() }
+            if draining {
+                lastArrival = Self.now()
+                if r == 1, let h = header,
+                   Double(h.pointee.ts.tv_sec) + Double(h.pointee.ts.tv_usec * nanosecondsPerUnit) / 1e9 > signalledAt { break }
+            }
             record += 1
             guard r == 1, let h = header, let d = data else {
                 // A broken record header: libpcap cannot find the next one, so this ends the file.
@@ -112,6 +120,13 @@ public struct CaptureReader {
             }
             if draining ? Self.now() > drainUntil : shouldStop() { break }
         }
+    }
+
+    /// The wall clock, as packets are stamped.
+    static func wallClock() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_REALTIME, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     static func now() -> Double {
