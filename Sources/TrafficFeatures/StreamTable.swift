@@ -20,7 +20,6 @@ struct StreamTable {
     static let W = 0, CF1 = 5, CF2 = 10, LAST = 15, MEAN = 20, VAR = 25, STD = 30
     static let CF3 = 0, W3 = 5, LAST3 = 10, RESA = 15, RESB = 20
 
-    let lambdas: [Double]
     /// −λ of each lane: the decay factor is 2^(−λ·Δt), computed as `(−λ) · Δt` as Kitsune does.
     private let negatedLambdas: [Double]
     /// Kitsune computes decay with `math.pow(2, x)` and squares with `math.pow(x, 2)`, which are
@@ -49,7 +48,6 @@ struct StreamTable {
 
     init(lambdas: [Double], exactPow: Bool, isTypeDiff: Bool = false, decayBothResiduals: Bool = false) {
         precondition(lambdas.count == Self.lanes)
-        self.lambdas = lambdas
         self.negatedLambdas = lambdas.map { -$0 }
         self.exactPow = exactPow
         self.isTypeDiff = isTypeDiff
