@@ -36,9 +36,10 @@ import Testing
 
     @Test func drainLetsInFlightRequestsFinish() throws {
         // A drain deadline far past the test's own steps: starved of CPU by the suite's other
-        // tests, those steps once outlasted the harness's 5 s, and the server stopped before the
-        // in-flight request could finish. The deadline itself is drainTimeoutBoundsAStuckRequest's.
-        let server = try ServerHarness.start(in: dir) { $0.drainTimeoutSeconds = 120 }
+        // tests, those steps once outlasted the harness's 5 s, and once 120 s (two suites ran
+        // at once), and the server stopped before the in-flight request could finish. The
+        // deadline itself is drainTimeoutBoundsAStuckRequest's.
+        let server = try ServerHarness.start(in: dir) { $0.drainTimeoutSeconds = 600 }
         let port = server.port
         let idle = try TestHTTPClient(port: port)
         #expect(try idle.request("GET", "/readyz").status == 200)
