@@ -49,12 +49,11 @@ public struct FeatureExtractor {
         self.maxStreams = maxStreams
         self.addresses = addresses
         let exact = mode == .kitsune
-        let l = FeatureNames.lambdas
-        mi = StreamTable(lambdas: l, exactPow: exact)
-        host = StreamTable(lambdas: l, exactPow: exact)
-        hh = StreamTable(lambdas: l, exactPow: exact, decayBothResiduals: !exact)
-        jit = StreamTable(lambdas: l, exactPow: exact, isTypeDiff: true)
-        hp = StreamTable(lambdas: l, exactPow: exact, decayBothResiduals: !exact)
+        mi = StreamTable(exactPow: exact)
+        host = StreamTable(exactPow: exact)
+        hh = StreamTable(exactPow: exact, decayBothResiduals: !exact)
+        jit = StreamTable(exactPow: exact, isTypeDiff: true)
+        hp = StreamTable(exactPow: exact, decayBothResiduals: !exact)
     }
 
     /// Streams and covariance trackers currently held (for memory checks).
@@ -85,6 +84,7 @@ public struct FeatureExtractor {
         }
         if liveStreams > maxStreams { shed(at: t) }
         let kitsune = mode == .kitsune
+        if !isKnownUniquelyReferenced(&recentEndpoints) { recentEndpoints = IDCache() }
 
         // MI_dir: source MAC + IP, 1D.
         let miStream = mi.register(pair(p.srcMAC, p.srcIP), initTime: t)
@@ -134,14 +134,20 @@ public struct FeatureExtractor {
 
     /// nbaiot mode: an endpoint (IP, port) pair as a 32-bit id.
     private var endpoints: [UInt64: Int32] = [:]
+    /// The last endpoints' ids, in front of `endpoints`. A reference in a value type: a copy of
+    /// the extractor takes a cache of its own before its first packet (`process`).
+    private var recentEndpoints = IDCache()
     private var endpointIDs: Int32 = 0
     private var freeEndpoints: [Int32] = []
     @inline(__always)
     private mutating func endpoint(_ k: UInt64) -> Int32 {
-        if let e = endpoints[k] { return e }
+        if let e = recentEndpoints.find(k) { return e }
         let e: Int32
-        if let f = freeEndpoints.popLast() { e = f } else { e = endpointIDs; endpointIDs += 1 }
-        endpoints[k] = e
+        if let known = endpoints[k] { e = known } else {
+            if let f = freeEndpoints.popLast() { e = f } else { e = endpointIDs; endpointIDs += 1 }
+            endpoints[k] = e
+        }
+        recentEndpoints.store(k, e)
         return e
     }
 
@@ -179,6 +185,7 @@ public struct FeatureExtractor {
             held[Int(UInt32(truncatingIfNeeded: k >> 32))] = true
             held[Int(UInt32(truncatingIfNeeded: k))] = true
         }
+        recentEndpoints.removeAll()   // ids of endpoints let go are handed out again
         endpoints = endpoints.filter { held[Int($0.value)] }
         freeEndpoints = (0..<endpointIDs).filter { !held[Int($0)] }.reversed()
         for k in endpoints.keys {

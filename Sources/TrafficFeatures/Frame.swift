@@ -38,6 +38,9 @@ struct Frame {
         @exclusivity(unchecked) private var ipv4s: [UInt32: Int32] = [:]
         @exclusivity(unchecked) private var ipv6s: [IPv6: Int32] = [:]
         @exclusivity(unchecked) private var ports = [Int32](repeating: -1, count: 65_536)
+        /// The last MACs' and IPv4 addresses' ids (an IPv4 key has bit 63 set; a MAC's 48 bits never do).
+        private let recent = IDCache()
+        private static let ipv4Tag: UInt64 = 1 << 63
         @exclusivity(unchecked) private var arp: Int32 = -1
         @exclusivity(unchecked) private var icmp: Int32 = -1
 
@@ -53,6 +56,7 @@ struct Frame {
         func refresh() {
             guard generation != addresses.generation else { return }
             generation = addresses.generation
+            recent.removeAll()
             macs.removeAll(keepingCapacity: true)
             ipv4s.removeAll(keepingCapacity: true)
             ipv6s.removeAll(keepingCapacity: true)
@@ -66,14 +70,23 @@ struct Frame {
             switch key {
             case .none: return AddressTable.empty
             case .mac(let m):
-                if let id = macs[m] { return id }
-                let id = addresses.intern(CaptureReader.macText(m))
-                macs[m] = id
+                if let id = recent.find(m) { return id }
+                let id: Int32
+                if let known = macs[m] { id = known } else {
+                    id = addresses.intern(CaptureReader.macText(m))
+                    macs[m] = id
+                }
+                recent.store(m, id)
                 return id
             case .ipv4(let ip):
-                if let id = ipv4s[ip] { return id }
-                let id = addresses.intern(CaptureReader.ipv4Text(ip))
-                ipv4s[ip] = id
+                let tagged = UInt64(ip) | Self.ipv4Tag
+                if let id = recent.find(tagged) { return id }
+                let id: Int32
+                if let known = ipv4s[ip] { id = known } else {
+                    id = addresses.intern(CaptureReader.ipv4Text(ip))
+                    ipv4s[ip] = id
+                }
+                recent.store(tagged, id)
                 return id
             case .ipv6(let ip):
                 if let id = ipv6s[ip] { return id }
