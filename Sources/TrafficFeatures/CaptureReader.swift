@@ -21,9 +21,12 @@ public struct CaptureReader {
     public private(set) var skippedMessages: [String] = []
     /// Live: packets the kernel dropped because the capture fell behind (libpcap's `ps_drop`).
     public private(set) var dropped = 0
-    /// Asked after each packet (and, live, at least every 100 ms); true ends the capture there.
-    /// (`interrupt` ends a live one after what the interface has already delivered.)
-    public var shouldStop: () -> Bool = { false }
+    /// Asked after each packet (and, live, at least every 100 ms) with the number of packets
+    /// handed to `forEach`'s body so far; true ends the capture there. (`interrupt` ends a live
+    /// one after what the interface has already delivered.) It is given the count so that a
+    /// caller's limit need not capture the caller's own counter: a variable an escaping closure
+    /// captures is checked for exclusive access at run time at every use, once a packet.
+    public var shouldStop: (_ delivered: Int) -> Bool = { _ in false }
     /// Called once the capture is open (a live one is then receiving).
     public var onOpen: () -> Void = {}
 
@@ -58,7 +61,7 @@ public struct CaptureReader {
         // Files are opened at nanosecond precision whatever they hold; an interface may only give microseconds.
         let nanosecondsPerUnit = pcap_get_tstamp_precision(pcap) == Int32(PCAP_TSTAMP_PRECISION_NANO) ? 1 : 1000
         onOpen()
-        var record = 0
+        var record = 0, delivered = 0
         var draining = false
         var drainUntil = 0.0, lastArrival = 0.0, signalledAt = 0.0
         defer {
@@ -83,7 +86,7 @@ public struct CaptureReader {
                 signalledAt = Self.wallClock()
             }
             if r == 0 {                          // live: nothing has arrived
-                if draining ? Self.now() > min(drainUntil, lastArrival + 0.3) : shouldStop() { break }
+                if draining ? Self.now() > min(drainUntil, lastArrival + 0.3) : shouldStop(delivered) { break }
                 // Wait for packets at most 100 ms, so that a stop or a signal is seen on a quiet
                 // link (libpcap's own wait on Linux has no timeout while no packet comes).
                 var waiting = pollfd(fd: pcap_get_selectable_fd(pcap), events: Int16(POLLIN), revents: 0)
@@ -107,6 +110,7 @@ public struct CaptureReader {
             do {
                 let frame = try Self.decode(UnsafeBufferPointer(start: d, count: Int(h.pointee.caplen)), length: Int(h.pointee.len),
                                             seconds: Int(h.pointee.ts.tv_sec), nanoseconds: Int(h.pointee.ts.tv_usec) * nanosecondsPerUnit)
+                delivered += 1
                 do { try body(frame.packet(keys)) } catch { throw PacketError(file: path, line: nil, message: "\(error)") }
             } catch let f as RecordFault {
                 let message = "record \(record): \(f.message)"
@@ -118,7 +122,7 @@ public struct CaptureReader {
             } catch {
                 throw PacketError(file: path, line: nil, message: "\(error)")
             }
-            if draining ? Self.now() > drainUntil : shouldStop() { break }
+            if draining ? Self.now() > drainUntil : shouldStop(delivered) { break }
         }
     }
 

@@ -156,10 +156,10 @@ struct Agent: ParsableCommand {
             for m in buffers where m.rows > 0 && now - m.since >= flushAfter { ship(m) }
         }
         var lastCheck = AgentCounters.now()
-        capture.shouldStop = {
+        capture.shouldStop = { delivered in
             let now = AgentCounters.now()
             if now - lastCheck >= 0.01 { lastCheck = now; flushDue() }
-            return packets >= limit || deadline.map { Date() >= $0 } == true || (!live && AgentCounters.stopRequested.load(ordering: .relaxed))
+            return delivered >= limit || deadline.map { Date() >= $0 } == true || (!live && AgentCounters.stopRequested.load(ordering: .relaxed))
         }
         if live { capture.onOpen = { Output.stderr("ae agent: capturing on \(interface!)\n") } }
         var row = [Double](repeating: 0, count: FeatureNames.count)

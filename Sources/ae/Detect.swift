@@ -103,8 +103,8 @@ struct Detect: ParsableCommand {
         let deadline = duration.map { Date().addingTimeInterval($0) }
         let limit = count ?? .max
         var packets = 0
-        capture.shouldStop = {
-            packets >= limit || deadline.map { Date() >= $0 } == true
+        capture.shouldStop = { delivered in
+            delivered >= limit || deadline.map { Date() >= $0 } == true
         }
         if capture.isLive { capture.onOpen = { Output.stderr("capturing on \(interface!)\n") } }
         var row = [Double](repeating: 0, count: FeatureNames.count)

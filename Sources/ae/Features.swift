@@ -55,7 +55,7 @@ struct Features: ParsableCommand {
         var line = [UInt8]()
         line.reserveCapacity(4096)
         var written = 0
-        capture?.shouldStop = { written >= limit || deadline.map { Date() >= $0 } == true }
+        capture?.shouldStop = { delivered in delivered >= limit || deadline.map { Date() >= $0 } == true }
         let start = Date()
         let live = Output.isTerminal(2)
         let each: (Packet) throws -> Void = { p in
