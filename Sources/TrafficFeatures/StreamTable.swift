@@ -20,8 +20,14 @@ struct StreamTable {
     static let W = 0, CF1 = 5, CF2 = 10, LAST = 15, MEAN = 20, VAR = 25, STD = 30
     static let CF3 = 0, W3 = 5, LAST3 = 10, RESA = 15, RESB = 20
 
-    /// −λ of each lane: the decay factor is 2^(−λ·Δt), computed as `(−λ) · Δt` as Kitsune does.
-    private let negatedLambdas: [Double]
+    /// −λ of each lane (`FeatureNames.lambdas`): the decay factor is 2^(−λ·Δt), computed as
+    /// `(−λ) · Δt` as Kitsune does. One buffer for every table, made once and never freed: an
+    /// array here was retained and released at every update (a borrowed array's buffer is).
+    nonisolated(unsafe) private static let negatedLambdas: UnsafePointer<Double> = {   // written once, then only read
+        let p = UnsafeMutablePointer<Double>.allocate(capacity: lanes)
+        for l in 0..<lanes { p[l] = -FeatureNames.lambdas[l] }
+        return UnsafePointer(p)
+    }()
     /// Kitsune computes decay with `math.pow(2, x)` and squares with `math.pow(x, 2)`, which are
     /// not always the last bit of `exp2` and `x * x`. `kitsune` mode uses `pow`.
     let exactPow: Bool
@@ -46,13 +52,12 @@ struct StreamTable {
     var covSlab: [Double] = []
     private var freeCovs: [Int32] = []
 
-    init(lambdas: [Double], exactPow: Bool, isTypeDiff: Bool = false, decayBothResiduals: Bool = false) {
-        precondition(lambdas.count == Self.lanes)
-        self.negatedLambdas = lambdas.map { -$0 }
+    init(exactPow: Bool, isTypeDiff: Bool = false, decayBothResiduals: Bool = false) {
+        precondition(FeatureNames.lambdas.count == Self.lanes)
         self.exactPow = exactPow
         self.isTypeDiff = isTypeDiff
         self.decayBothResiduals = decayBothResiduals
-        self.powBase = exactPow ? Double(lambdas.count - 3) : 2   // = 2, opaque to constant folding
+        self.powBase = exactPow ? Double(FeatureNames.lambdas.count - 3) : 2   // = 2, opaque to constant folding
     }
 
     var liveStreams: Int { keys.count - freeStreams.count }
@@ -120,22 +125,19 @@ struct StreamTable {
         let (exactPow, isTypeDiff, powBase, both) = (self.exactPow, self.isTypeDiff, self.powBase, self.decayBothResiduals)
         // A table without trackers (MI, H, HH_jit) skips their arrays: a mutable pointer into an
         // empty array is a fresh allocation every time (the empty array's storage is shared).
+        let l = Self.negatedLambdas
         if covSlab.isEmpty {
-            return negatedLambdas.withUnsafeBufferPointer { l in
-                slab.withUnsafeMutableBufferPointer { s in
-                    body(StreamOps(negatedLambdas: l.baseAddress!, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
-                                   covA: nil, covB: nil, decayBothResiduals: both), s.baseAddress!, nil)
-                }
+            return slab.withUnsafeMutableBufferPointer { s in
+                body(StreamOps(negatedLambdas: l, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
+                               covA: nil, covB: nil, decayBothResiduals: both), s.baseAddress!, nil)
             }
         }
-        return negatedLambdas.withUnsafeBufferPointer { l in
-            covA.withUnsafeBufferPointer { a in
-                covB.withUnsafeBufferPointer { b in
-                    slab.withUnsafeMutableBufferPointer { s in
-                        covSlab.withUnsafeMutableBufferPointer { c in
-                            body(StreamOps(negatedLambdas: l.baseAddress!, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
-                                           covA: a.baseAddress, covB: b.baseAddress, decayBothResiduals: both), s.baseAddress!, c.baseAddress)
-                        }
+        return covA.withUnsafeBufferPointer { a in
+            covB.withUnsafeBufferPointer { b in
+                slab.withUnsafeMutableBufferPointer { s in
+                    covSlab.withUnsafeMutableBufferPointer { c in
+                        body(StreamOps(negatedLambdas: l, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
+                                       covA: a.baseAddress, covB: b.baseAddress, decayBothResiduals: both), s.baseAddress!, c.baseAddress)
                     }
                 }
             }
