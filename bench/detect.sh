@@ -28,10 +28,14 @@ for round in $(seq "$RUNS"); do
     start=$(date +%s.%N)
     "$bin/ae" detect --pcap "$capture" --models "$work/models" "${args[@]}" --alerts "$work/alerts.jsonl" --force > "$work/summary.txt" &
     pid=$!
-    samples=()
-    while kill -0 $pid 2>/dev/null; do samples+=("$(rss $pid)"); sleep 0.25; done
+    # RSS every 0.25 s from a sampler beside it; the time is taken when ae exits (a sampling loop
+    # in this shell noticed the exit only after its sleep, adding up to 0.25 s).
+    ( while kill -0 $pid 2>/dev/null; do rss $pid; echo; sleep 0.25; done ) > "$work/rss.txt" &
+    sampler=$!
     wait $pid
     secs=$(echo "$(date +%s.%N) - $start" | bc)
+    wait $sampler
+    mapfile -t samples < <(grep . "$work/rss.txt")
     n=${#samples[@]}
     first=${samples[1]:-${samples[0]:-null}}; middle=${samples[$((n / 2))]:-null}; last=${samples[$((n > 1 ? n - 2 : 0))]:-null}
     echo "{\"bench\": \"ae_detect\", \"setting\": \"$setting\", \"round\": $round, \"packets\": $packets, \"seconds\": $(printf "%.3f" "$secs"), \"packets_per_s\": $(printf "%.0f" "$(echo "$packets / $secs" | bc -l)"), \"alerts\": $(wc -l < "$work/alerts.jsonl"), \"rss_mb_start\": $first, \"rss_mb_middle\": $middle, \"rss_mb_end\": $last}" | tee -a "$results"
