@@ -199,8 +199,7 @@ public struct FeatureExtractor {
     @inline(__always)
     private static func update1D(_ table: inout StreamTable, _ s: Int32, _ v: Double, _ t: Double, out: UnsafeMutablePointer<Double>) {
         table.touch(s, t)
-        let list = table.covs[Int(s)]
-        table.withSlabs { ops, S, C in
+        table.withSlabs(stream: s) { ops, S, C, list in
             ops.insert(S, C, s, list, v, t)
             ops.allStats1D(S, s, std: false, into: out, stride: 3)
         }
@@ -216,8 +215,7 @@ public struct FeatureExtractor {
         let other = table.register(partner, initTime: t)
         table.touch(other, t)
         let (c, created) = table.registerCov(s, other, initTime: t)
-        let list = table.covs[Int(s)]
-        table.withSlabs { ops, S, C in
+        table.withSlabs(stream: s) { ops, S, C, list in
             if kitsune {
                 // Kitsune: insert (updating every tracker the stream already had), then register the
                 // pair's tracker and update it once more — so an existing pair is updated twice. Its

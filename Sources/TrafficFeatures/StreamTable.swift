@@ -117,27 +117,37 @@ struct StreamTable {
 
     // MARK: Statistics
 
-    /// Runs `body` with the arithmetic (`StreamOps`) and pointers to the stream and tracker slabs
-    /// (nil when the table has no trackers): one exclusive access per operation instead of a
-    /// uniqueness check per element.
+    /// Runs `body` with the arithmetic (`StreamOps`), pointers to the stream and tracker slabs
+    /// (nil when the table has no trackers) and stream `s`'s trackers: one exclusive access per
+    /// operation instead of a uniqueness check per element. Every array is borrowed mutably: a
+    /// shared borrow of a stored array retains and releases its buffer (about ten atomic pairs a
+    /// packet); a mutable one only checks that it is unique.
     @inline(__always)
-    mutating func withSlabs<R>(_ body: (StreamOps, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>?) -> R) -> R {
+    mutating func withSlabs<R>(stream s: Int32,
+                               _ body: (StreamOps, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>?, UnsafeBufferPointer<Int32>) -> R) -> R {
         let (exactPow, isTypeDiff, powBase, both) = (self.exactPow, self.isTypeDiff, self.powBase, self.decayBothResiduals)
+        let l = Self.negatedLambdas
         // A table without trackers (MI, H, HH_jit) skips their arrays: a mutable pointer into an
         // empty array is a fresh allocation every time (the empty array's storage is shared).
-        let l = Self.negatedLambdas
         if covSlab.isEmpty {
-            return slab.withUnsafeMutableBufferPointer { s in
+            return slab.withUnsafeMutableBufferPointer { p in
                 body(StreamOps(negatedLambdas: l, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
-                               covA: nil, covB: nil, decayBothResiduals: both), s.baseAddress!, nil)
+                               covA: nil, covB: nil, decayBothResiduals: both), p.baseAddress!, nil, UnsafeBufferPointer(start: nil, count: 0))
             }
         }
-        return covA.withUnsafeBufferPointer { a in
-            covB.withUnsafeBufferPointer { b in
-                slab.withUnsafeMutableBufferPointer { s in
+        return covA.withUnsafeMutableBufferPointer { a in
+            covB.withUnsafeMutableBufferPointer { b in
+                slab.withUnsafeMutableBufferPointer { p in
                     covSlab.withUnsafeMutableBufferPointer { c in
-                        body(StreamOps(negatedLambdas: l, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
-                                       covA: a.baseAddress, covB: b.baseAddress, decayBothResiduals: both), s.baseAddress!, c.baseAddress)
+                        covs.withUnsafeMutableBufferPointer { lists in
+                            // A stream without trackers has an empty list: no pointer into it (see above).
+                            let ops = StreamOps(negatedLambdas: l, exactPow: exactPow, isTypeDiff: isTypeDiff, powBase: powBase,
+                                                covA: UnsafePointer(a.baseAddress), covB: UnsafePointer(b.baseAddress), decayBothResiduals: both)
+                            if lists[Int(s)].isEmpty { return body(ops, p.baseAddress!, c.baseAddress, UnsafeBufferPointer(start: nil, count: 0)) }
+                            return lists[Int(s)].withUnsafeMutableBufferPointer { list in
+                                body(ops, p.baseAddress!, c.baseAddress, UnsafeBufferPointer(list))
+                            }
+                        }
                     }
                 }
             }
@@ -240,7 +250,7 @@ struct StreamOps {
 
     /// `incStat.insert` on every lane, including the stream's trackers (but `skipped`).
     @inline(__always)
-    func insert(_ S: UnsafeMutablePointer<Double>, _ C: UnsafeMutablePointer<Double>?, _ s: Int32, _ covList: [Int32],
+    func insert(_ S: UnsafeMutablePointer<Double>, _ C: UnsafeMutablePointer<Double>?, _ s: Int32, _ covList: UnsafeBufferPointer<Int32>,
                 _ value: Double, _ t: Double, skipping skipped: Int32 = -1) {
         let r = S + Int(s) * StreamTable.streamStride
         var v = value
