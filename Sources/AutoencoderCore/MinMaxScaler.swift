@@ -62,17 +62,18 @@ public struct MinMaxScaler: Sendable, Equatable {
     static func transform(_ values: UnsafeBufferPointer<Double>, columns n: Int, scale s: UnsafePointer<Double>,
                           min m: UnsafePointer<Double>, into out: UnsafeMutablePointer<Float>) {
         // Row pointers and wrapping index arithmetic: with `values[i + j]`'s overflow check in
-        // it, the compiler kept the loop scalar.
-        var row = values.baseAddress, o = out
-        for _ in 0..<(values.count / n) {
-            let v = row!
+        // it, the compiler kept the loop scalar. Rows are counted down by subtraction: a
+        // division of the count was a 64-bit `idiv` (about 40 cycles) for each one-row call.
+        guard n > 0, var row = values.baseAddress else { return }
+        var o = out, left = values.count
+        while left >= n {
             for j in 0..<n {
-                var x = v[j]
+                var x = row[j]
                 x *= s[j]      // sklearn: X *= self.scale_
                 x += m[j]      //          X += self.min_
                 o[j] = Float(x)
             }
-            row = v + n; o += n
+            row += n; o += n; left -= n
         }
     }
 
