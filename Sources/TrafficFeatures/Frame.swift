@@ -69,25 +69,8 @@ struct Frame {
         func id(_ key: Key) -> Int32 {
             switch key {
             case .none: return AddressTable.empty
-            case .mac(let m):
-                if let id = recent.find(m) { return id }
-                let id: Int32
-                if let known = macs[m] { id = known } else {
-                    id = addresses.intern(CaptureReader.macText(m))
-                    macs[m] = id
-                }
-                recent.store(m, id)
-                return id
-            case .ipv4(let ip):
-                let tagged = UInt64(ip) | Self.ipv4Tag
-                if let id = recent.find(tagged) { return id }
-                let id: Int32
-                if let known = ipv4s[ip] { id = known } else {
-                    id = addresses.intern(CaptureReader.ipv4Text(ip))
-                    ipv4s[ip] = id
-                }
-                recent.store(tagged, id)
-                return id
+            case .mac(let m): return id(m, recent: m, in: &macs) { CaptureReader.macText(m) }
+            case .ipv4(let ip): return id(ip, recent: UInt64(ip) | Self.ipv4Tag, in: &ipv4s) { CaptureReader.ipv4Text(ip) }
             case .ipv6(let ip):
                 if let id = ipv6s[ip] { return id }
                 let id = addresses.intern(CaptureReader.ipv6Text(ip))
@@ -106,6 +89,19 @@ struct Frame {
                 if icmp < 0 { icmp = addresses.intern("icmp") }
                 return icmp
             }
+        }
+
+        /// `key`'s id: from `recent` (under `recentKey`), else from `map`, else interned as `text`.
+        @inline(__always)
+        private func id<K: Hashable>(_ key: K, recent recentKey: UInt64, in map: inout [K: Int32], _ text: () -> String) -> Int32 {
+            if let id = recent.find(recentKey) { return id }
+            let id: Int32
+            if let known = map[key] { id = known } else {
+                id = addresses.intern(text())
+                map[key] = id
+            }
+            recent.store(recentKey, id)
+            return id
         }
     }
 
