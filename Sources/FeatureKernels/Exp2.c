@@ -190,4 +190,20 @@ static inline exp2_function function(void) {
 
 int fk_available(void) { return function() != exp2_scaled5_glibc; }
 
-void fk_exp2_scaled5(const double *a, double s, double *y) { function()(a, s, y); }
+/// The last call's arguments and answer, per thread. Within one packet the extractor decays
+/// several records that an earlier packet updated together (a host's MAC-IP and IP streams; a
+/// flow's channel, jitter and socket streams), so they ask for the same Δt: on the Mirai capture
+/// 73% of calls repeat the call before. The answer is a function of (a, s) alone, so the memo is
+/// keyed on their values (not on the pointer) and serves whatever runs on the thread.
+static _Thread_local struct { double s, a[5], y[5]; } memo = { .s = NAN };
+
+void fk_exp2_scaled5(const double *a, double s, double *y) {
+    if (s == memo.s && a[0] == memo.a[0] && a[1] == memo.a[1] && a[2] == memo.a[2] && a[3] == memo.a[3] && a[4] == memo.a[4]) {
+        memcpy(y, memo.y, sizeof memo.y);   // == is enough: only ±0 compare equal with other bits, and exp2(±0) = 1
+        return;
+    }
+    function()(a, s, y);
+    memo.s = s;
+    memcpy(memo.a, a, sizeof memo.a);
+    memcpy(memo.y, y, sizeof memo.y);
+}

@@ -45,6 +45,25 @@ import Testing
         #expect(problems == [])
     }
 
+    /// The kernel remembers its last call per thread (most calls repeat it): a call that differs
+    /// from the last in `s` or in any value of `a`, even through the same buffer, must be computed
+    /// afresh. Runs where the kernel is not used too: the memo sits in front of glibc's `exp2` there.
+    @Test func repeatedCallsAreServedOnlyForTheSameArguments() {
+        var a = [-5.0, -3, -1, -0.1, -0.01]
+        var problems: [String] = []
+        for s in [0.25, 0.25, 0.5, 0.25] {
+            problems += compare(a, s)
+            for lane in 0..<5 {
+                a[lane] *= 2   // the same buffer, one value changed
+                problems += compare(a, s)
+                problems += compare(a, s)
+                a[lane] /= 2
+                problems += compare(a, s)
+            }
+        }
+        #expect(problems == [])
+    }
+
     /// The extractor's own inputs, −λ · Δt for Δt from a microsecond to a day, and random bit
     /// patterns.
     @Test(.enabled(if: fk_available() != 0, "the kernel is not used here"))
