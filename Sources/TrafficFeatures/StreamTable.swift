@@ -271,7 +271,9 @@ struct StreamOps {
 
     /// `incStat.allstats_1D` on every lane: (weight, mean, variance) into `out` at a stride of
     /// `stride` doubles a lane, refreshing the cached mean and variance. `std` writes the
-    /// standard deviation (√variance) in place of the variance.
+    /// standard deviation (√variance) in place of the variance, and caches it too: it is what
+    /// `std(_:_:)` would compute from the variance just cached (an insert, which comes before
+    /// every call, has cleared the old one), and `stats2D` asks for it next.
     @inline(__always)
     func allStats1D(_ S: UnsafeMutablePointer<Double>, _ s: Int32, std: Bool, into out: UnsafeMutablePointer<Double>, stride: Int) {
         let r = S + Int(s) * StreamTable.streamStride
@@ -281,7 +283,14 @@ struct StreamOps {
             let v = abs(r[StreamTable.CF2 + l] / r[StreamTable.W + l] - square(m))
             r[StreamTable.VAR + l] = v
             let o = out + stride * l
-            o[0] = r[StreamTable.W + l]; o[1] = m; o[2] = std ? v.squareRoot() : v
+            o[0] = r[StreamTable.W + l]; o[1] = m
+            if std {
+                let d = v.squareRoot()
+                r[StreamTable.STD + l] = d
+                o[2] = d
+            } else {
+                o[2] = v
+            }
         }
     }
 
