@@ -64,13 +64,21 @@ public final class FrozenModel: LayerStack, @unchecked Sendable {   // immutable
         encodeRows(x, rows: rows, into: latent, activations: activations, capacity: capacity)
     }
 
-    /// Reconstructions (`rows × inputSize`) and their mean squared errors (Keras's `mse`,
-    /// scaled space) of `rows` scaled rows, `capacity` rows at a time through `activations`;
-    /// with `latent`, also the latent vectors (`rows × latentSize`) from the same pass.
-    public func reconstruct(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+    /// Reconstructions (`rows × inputSize`, when `y` is given) and their mean squared errors
+    /// (Keras's `mse`, scaled space) of `rows` scaled rows, `capacity` rows at a time through
+    /// `activations`; with `latent`, also the latent vectors (`rows × latentSize`) from the same
+    /// pass.
+    public func reconstruct(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>?,
                             errors: UnsafeMutablePointer<Float>, activations: UnsafeMutablePointer<Float>, capacity: Int,
                             latent: UnsafeMutablePointer<Float>? = nil) {
         reconstructRows(x, rows: rows, into: y, errors: errors, activations: activations, capacity: capacity, latent: latent)
+    }
+
+    /// Where the reconstructions of a pass of `rows` ≤ `capacity` rows are in its `activations`
+    /// (`rows × inputSize`), until the next pass: a caller that reads few of them (`ae detect`,
+    /// for the top features of an alert) need not have the pass copy them all out.
+    public func reconstructions(in activations: UnsafePointer<Float>, rows: Int) -> UnsafePointer<Float> {
+        activations + outputOffset(layerCount - 1, rows: rows)
     }
 
     public var layerCount: Int { layers.count }

@@ -218,8 +218,6 @@ final class ModelRun {
     /// The model's feature names as JSON string literals, for the alerts.
     let quotedFeatureNames: [String]
     private let frozen: FrozenModel
-    /// For each model input, its column in the extractor's row.
-    private let columns: [Int]
     /// Rows scored at once, at most: the dense kernel then reads each block of a layer's weights
     /// from the nearest cache for all but the first pair of rows (the six products of the
     /// 115-64-32-16 network: about 0.9 µs a row in pairs, 0.65 µs sixteen at a time, machine A).
@@ -228,23 +226,30 @@ final class ModelRun {
     /// faster on the ×20 capture and 1.04× on the gateway capture, where the queue's rows are
     /// shared among its devices' models; 32 and 128 were no different from 64.
     static let capacity = 64
-    // The buffers are `@exclusivity(unchecked)`, as `DeviceRun`'s state: the run-time check of
-    // each access to a class's property cost a call into the Swift runtime several times a
-    // packet, and no method here holds an access across a call that reaches the same property.
-    @exclusivity(unchecked) private var raw: [Double]
-    /// `capacity × n`: the staged rows, scaled, and after `scoreStaged` their reconstructions.
-    @exclusivity(unchecked) private(set) var scaled: [Float]
-    @exclusivity(unchecked) private(set) var reconstruction: [Float]
-    /// The staged rows' MSEs, after `scoreStaged`.
-    @exclusivity(unchecked) private(set) var errors: [Float]
-    @exclusivity(unchecked) private var activations: [Float]
+    /// For each model input, its column in the extractor's row; nil when they are the same
+    /// (a model of all 115 features in the extractor's order, as `ae train` makes from `ae
+    /// features`), so that a row is scaled straight from the extractor's.
+    private let columns: UnsafeMutablePointer<Int>?
+    /// Plain memory, not arrays: an array's every write checked that it was not shared (a call
+    /// into the Swift runtime, several a packet), and nothing here is.
+    /// `n`: a row gathered in the model's column order, when `columns` is not nil.
+    private let raw: UnsafeMutablePointer<Double>
+    /// `capacity × n`: the staged rows, scaled.
+    let scaled: UnsafeMutablePointer<Float>
+    /// `capacity`: the staged rows' MSEs, after `scoreStaged`.
+    let errors: UnsafeMutablePointer<Float>
+    /// `capacity × activationsPerRow`: every layer's outputs of the last pass.
+    private let activations: UnsafeMutablePointer<Float>
+    /// After `scoreStaged`, the staged rows' reconstructions (`rows × n`, in `activations`, not
+    /// copied out: only an alert's rows are read).
+    private(set) var reconstruction: UnsafePointer<Float>
     /// Rows staged since the last `scoreStaged`.
     @exclusivity(unchecked) private(set) var staged = 0
 
     init(name: String, path: String) throws {
         let model = try ModelFile.read(path: path)
         let position = Dictionary(uniqueKeysWithValues: FeatureNames.all.enumerated().map { ($1, $0) })
-        columns = try model.featureNames.map { f in
+        let columns = try model.featureNames.map { f in
             guard let j = position[f] else { throw CLIError("\(path): feature '\(f)' is not one of the 115 the extractor gives") }
             return j
         }
@@ -253,22 +258,42 @@ final class ModelRun {
         windowSize = model.window?.size ?? 1
         quotedFeatureNames = model.featureNames.map(DeviceRun.quoted)
         frozen = FrozenModel(model)
-        let n = model.featureNames.count
-        raw = [Double](repeating: 0, count: n)
-        scaled = [Float](repeating: 0, count: Self.capacity * n)
-        reconstruction = scaled
-        errors = [Float](repeating: 0, count: Self.capacity)
-        activations = [Float](repeating: 0, count: Self.capacity * frozen.activationsPerRow)
+        let n = columns.count
+        if columns == Array(0..<n) {
+            self.columns = nil
+        } else {
+            self.columns = .allocate(capacity: n)
+            self.columns!.initialize(from: columns, count: n)
+        }
+        raw = .allocate(capacity: n)
+        raw.initialize(repeating: 0, count: n)
+        scaled = .allocate(capacity: Self.capacity * n)
+        scaled.initialize(repeating: 0, count: Self.capacity * n)
+        errors = .allocate(capacity: Self.capacity)
+        errors.initialize(repeating: 0, count: Self.capacity)
+        activations = .allocate(capacity: Self.capacity * frozen.activationsPerRow)
+        activations.initialize(repeating: 0, count: Self.capacity * frozen.activationsPerRow)
+        reconstruction = UnsafePointer(activations)
+    }
+
+    deinit {
+        columns?.deallocate()
+        raw.deallocate()
+        scaled.deallocate()
+        errors.deallocate()
+        activations.deallocate()
     }
 
     /// Takes one extractor row's features, scaled, as the next row to score; returns its slot.
     func stage(_ row: UnsafePointer<Double>) -> Int {
         precondition(staged < Self.capacity)
-        let n = columns.count, slot = staged
-        raw.withUnsafeMutableBufferPointer { r in
-            columns.withUnsafeBufferPointer { c in for j in 0..<n { r[j] = row[c[j]] } }
-            scaled.withUnsafeMutableBufferPointer { x in frozen.scale(UnsafeBufferPointer(r), into: x.baseAddress! + slot * n) }
+        let n = frozen.inputSize, slot = staged
+        var values = row
+        if let columns {
+            for j in 0..<n { raw[j] = row[columns[j]] }
+            values = UnsafePointer(raw)
         }
+        frozen.scale(UnsafeBufferPointer(start: values, count: n), into: scaled + slot * n)
         staged += 1
         return slot
     }
@@ -278,16 +303,8 @@ final class ModelRun {
     func scoreStaged() {
         let rows = staged
         staged = 0
-        scaled.withUnsafeBufferPointer { x in
-            reconstruction.withUnsafeMutableBufferPointer { y in
-                errors.withUnsafeMutableBufferPointer { e in
-                    activations.withUnsafeMutableBufferPointer { a in
-                        frozen.reconstruct(x.baseAddress!, rows: rows, into: y.baseAddress!, errors: e.baseAddress!,
-                                           activations: a.baseAddress!, capacity: Self.capacity)
-                    }
-                }
-            }
-        }
+        frozen.reconstruct(scaled, rows: rows, into: nil, errors: errors, activations: activations, capacity: Self.capacity)
+        reconstruction = frozen.reconstructions(in: activations, rows: rows)
     }
 }
 
@@ -314,15 +331,12 @@ final class DeviceRun {
         a.windows += 1
         if !(mse <= a.maxMSE) {
             a.maxMSE = mse
-            let n = model.quotedFeatureNames.count, row = slot * n ..< (slot + 1) * n
-            a.top = model.scaled.withUnsafeBufferPointer { x in
-                model.reconstruction.withUnsafeBufferPointer { y in
-                    let top = TopErrors(UnsafeBufferPointer(rebasing: x[row]), UnsafeBufferPointer(rebasing: y[row]))
-                    return (0..<top.count).map { i in
-                        #"{"name":\#(model.quotedFeatureNames[top.index[i]]),"error":\#(Self.number(top.error[i]))}"#
-                    }.joined(separator: ",")
-                }
-            }
+            let n = model.quotedFeatureNames.count
+            let top = TopErrors(UnsafeBufferPointer(start: model.scaled + slot * n, count: n),
+                                UnsafeBufferPointer(start: model.reconstruction + slot * n, count: n))
+            a.top = (0..<top.count).map { i in
+                #"{"name":\#(model.quotedFeatureNames[top.index[i]]),"error":\#(Self.number(top.error[i]))}"#
+            }.joined(separator: ",")
         }
         open = a
     }

@@ -32,6 +32,10 @@ import Testing
         return (m, try CSVReader(features: m.featureNames).read(path: path("features.csv")))
     }
 
+    func lines(_ path: String) throws -> [Substring] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+    }
+
     struct Score { var packet: Int; var device: String; var model: String; var mse: Float; var anomaly: Bool }
 
     func scores(_ name: String) throws -> [Score] {
@@ -102,6 +106,19 @@ import Testing
         #expect(first["model"] as? String == "cam" && first["window_size"] as? Int == 3 && first["threshold"] as? Double != nil)
         let top = try #require(first["top_features"] as? [[String: Any]])
         #expect(top.count == 5 && top.allSatisfy { m.featureNames.contains($0["name"] as? String ?? "") })
+        // They are the largest errors of the run's worst packet, as the model reconstructs its row.
+        let (firstPacket, lastPacket) = (first["first_packet"] as! Int, first["last_packet"] as! Int)
+        let maxMSE = Float(first["max_mse"] as! Double)
+        let worst = try #require(all.first { $0.device == Self.device && (firstPacket...lastPacket).contains($0.packet) && $0.mse == maxMSE })
+        let frozen = FrozenModel(m), n = m.featureNames.count, r = worst.packet - 1
+        var x = [Float](repeating: 0, count: n), y = x, e: [Float] = [0]
+        var activations = [Float](repeating: 0, count: frozen.activationsPerRow)
+        table.values[(r * n)..<((r + 1) * n)].withUnsafeBufferPointer { frozen.scale($0, into: &x) }
+        frozen.reconstruct(x, rows: 1, into: &y, errors: &e, activations: &activations, capacity: 1)
+        let expectedTop = x.withUnsafeBufferPointer { x in y.withUnsafeBufferPointer { TopErrors(x, $0) } }
+        #expect(e[0] == maxMSE)
+        #expect(top.map { $0["name"] as? String } == (0..<expectedTop.count).map { m.featureNames[expectedTop.index[$0]] })
+        #expect(top.map { Float($0["error"] as! Double) } == (0..<expectedTop.count).map { expectedTop.error[$0] })
         #expect(run.out.contains("\(table.rowCount) packets in"))
         let notACapture = try ae(["detect", "--pcap", "devices.json", "--models", "models", "--default-model", "plain"])
         #expect(notACapture.status != 0 && notACapture.err.contains("devices.json: cannot read as pcap or pcapng"))
@@ -114,6 +131,22 @@ import Testing
         #expect(warm.status == 0 && warm.out.contains("; \(warming) in the warm-up, not scored"), "\(warm.out)")
         let warmScores = try scores("warm.csv")
         #expect(warming > 0 && warmScores.first?.packet == warming + 1 && warmScores.count == table.rowCount - warming)
+
+        // A model whose features are in another order than the extractor's (here reversed)
+        // scores each packet as the evaluator scores that model's columns of its row.
+        let header = try lines(path("features.csv")).first!.split(separator: ",")
+        let reversedRows = try lines(path("train.csv")).map { $0.split(separator: ",", omittingEmptySubsequences: false).reversed().joined(separator: ",") }
+        try (reversedRows.joined(separator: "\n") + "\n").write(toFile: path("reversed.csv"), atomically: true, encoding: .utf8)
+        let trainReversed = try ae(["train", "--train", "reversed.csv", "--epochs", "1", "--out", "models/reversed.safetensors"])
+        #expect(trainReversed.status == 0, "\(trainReversed.err)")
+        let reversed = try ModelFile.read(path: path("models/reversed.safetensors"))
+        #expect(reversed.featureNames == header.reversed().map(String.init))
+        let byName = try ae(["detect", "--pcap", Self.capture, "--models", "models", "--default-model", "reversed",
+                             "--scores", "reversed-scores.csv", "--alerts", "reversed.jsonl"])
+        #expect(byName.status == 0, "\(byName.err)")
+        let reversedExpected = reversed.reconstructionErrors(try CSVReader(features: reversed.featureNames).read(path: path("features.csv")))
+        let reversedScores = try scores("reversed-scores.csv")
+        #expect(reversedScores.count == reversedExpected.count && zip(reversedScores, reversedExpected).allSatisfy { $0.mse.bitPattern == $1.bitPattern })
 
         // Without --default-model, packets of other hosts are counted and skipped.
         try #"{"192.168.2.108": "cam"}"#.write(toFile: path("devices.json"), atomically: true, encoding: .utf8)
