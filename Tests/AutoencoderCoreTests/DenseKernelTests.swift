@@ -19,13 +19,18 @@ import Testing
     }
 
     @Test(arguments: [(1, 1), (3, 7), (115, 64), (64, 32), (32, 16), (16, 32), (64, 115), (40, 33), (9, 95),
-                       (10, 2), (12, 4), (20, 5), (8, 6)])   // after the blocks of 32, 16 and 8: 1 to 7 outputs left
+                       (10, 2), (12, 4), (20, 5), (8, 6),   // after the blocks of 32, 16 and 8: 1 to 7 outputs left
+                       (5, 17), (3, 31), (7, 16)])   // AVX-512's blocks of 16, the last overlapping the one before by 15, 1 or none
     func everyRowAloneAndInABatchEqualsTheSpecification(_ inputs: Int, _ outputs: Int) {
         var rng = SplitMix64(seed: UInt64(inputs * 1000 + outputs))
         func random(_ n: Int) -> [Float] { (0..<n).map { _ in rng.nextUnitFloat() * 2 - 1 } }
         let w = random(inputs * outputs), b = random(outputs)
-        let rows = 37
-        let x = random(rows * inputs)
+        for rows in [37, 6] { check(w, b, inputs: inputs, outputs: outputs, rows: rows, &rng) }
+    }
+
+    /// `rows` random rows in one batch (AVX-512: groups of four, then the 1 or 2 left) and each alone.
+    func check(_ w: [Float], _ b: [Float], inputs: Int, outputs: Int, rows: Int, _ rng: inout SplitMix64) {
+        let x = (0..<(rows * inputs)).map { _ in rng.nextUnitFloat() * 2 - 1 }
         var batch = [Float](repeating: .nan, count: rows * outputs + 8)
         nk_dense(w, b, x, &batch, rows, inputs, outputs)
         #expect(batch[(rows * outputs)...].allSatisfy { $0.isNaN }, "wrote past the rows")
@@ -38,6 +43,6 @@ import Testing
                 differ += 1
             }
         }
-        #expect(differ == 0)
+        #expect(differ == 0, "\(rows) rows")
     }
 }

@@ -9,7 +9,7 @@ import TrafficFeatures
 /// scripts can tabulate medians. Timings are wall-clock on one core.
 @main
 struct AEBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ae-bench", subcommands: [CSV.self, Encode.self, Extract.self, ExtractSynth.self, Route.self, FloatTextCheck.self, DecimalCheck.self, ActivationCheck.self])
+    static let configuration = CommandConfiguration(commandName: "ae-bench", subcommands: [CSV.self, Encode.self, Pass.self, Extract.self, ExtractSynth.self, Route.self, FloatTextCheck.self, DecimalCheck.self, ActivationCheck.self])
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -71,6 +71,32 @@ struct Encode: ParsableCommand {
         _ = m.scaler.transform(raw)
         let scaling = now() - t
         emit(["bench": "encode", "rows": rows, "median_s": median(times), "rows_per_s": Double(rows) / median(times), "scaling_s": scaling, "checksum": out.reduce(0, +)])
+    }
+}
+
+/// The network's pass alone as `ae detect` runs it (`FrozenModel.reconstruct`: the six
+/// products, the activations and the MSEs, no copy out), `rows` rows at a time, on random
+/// scaled rows: nanoseconds a row, the median of `runs` runs of `passes` passes each.
+struct Pass: ParsableCommand {
+    @Option var model: String
+    @Option var rows = 64
+    @Option var passes = 20_000
+    @Option var runs = 5
+    func run() throws {
+        let frozen = FrozenModel(try ModelFile.read(path: model))
+        let n = frozen.inputSize
+        var rng = SplitMix64(seed: 1)
+        let x = (0..<(rows * n)).map { _ in rng.nextUnitFloat() }
+        var errors = [Float](repeating: 0, count: rows)
+        var activations = [Float](repeating: 0, count: rows * frozen.activationsPerRow)
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let t = now()
+            for _ in 0..<passes { frozen.reconstruct(x, rows: rows, into: nil, errors: &errors, activations: &activations, capacity: rows) }
+            times.append(now() - t)
+        }
+        emit(["bench": "pass", "rows": rows, "ns_per_row": median(times) / Double(passes * rows) * 1e9,
+              "checksum": errors.reduce(0, +)])
     }
 }
 
