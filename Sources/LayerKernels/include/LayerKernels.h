@@ -28,4 +28,9 @@ void nk_tanh(float *p, size_t n);
 /// or on the CPU. Every x86-64 CPU runs it (vectorised where the CPU allows).
 void nk_dense(const float *w, const float *b, const float *x, float *y, size_t rows, size_t inputs, size_t outputs);
 
+/// out = (float)(x · scale + min), column by column, for the rows of `columns` values in the
+/// `count` values at x (a whole number of rows; scale and min: one per column): each product, sum and rounding to float
+/// exactly rounded and never fused, so every CPU gives the same bits. Every x86-64 CPU runs it.
+void nk_scale(const double *x, const double *scale, const double *min, float *out, size_t count, size_t columns);
+
 #endif
