@@ -148,7 +148,7 @@ public struct CaptureReader {
     static func openFile(_ path: String) throws(PacketError) -> OpaquePointer {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let pcap = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
-            throw PacketError(file: path, line: nil, message: "cannot read as pcap or pcapng: \(String(cString: errbuf))")
+            throw PacketError(file: path, line: nil, message: "cannot read as pcap or pcapng: \(Self.text(errbuf))")
         }
         return pcap
     }
@@ -156,7 +156,7 @@ public struct CaptureReader {
     static func openLive(_ interface: String) throws(PacketError) -> OpaquePointer {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let pcap = pcap_create(interface, &errbuf) else {
-            throw PacketError(file: interface, line: nil, message: "cannot capture: \(String(cString: errbuf))")
+            throw PacketError(file: interface, line: nil, message: "cannot capture: \(Self.text(errbuf))")
         }
         _ = pcap_set_snaplen(pcap, 262_144)
         _ = pcap_set_promisc(pcap, 1)
@@ -343,6 +343,11 @@ public struct CaptureReader {
         }
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         guard inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count)) != nil else { return "" }
-        return String(cString: text)
+        return Self.text(text)
+    }
+
+    /// A C library's NUL-terminated text from a buffer it filled (zeroed first, so it always ends).
+    static func text(_ buffer: [CChar]) -> String {
+        buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 }

@@ -19,7 +19,7 @@ public struct FrameSender {
         defer { pcap_close(input) }
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let output = pcap_create(interface, &errbuf) else {
-            throw PacketError(file: interface, line: nil, message: "cannot send: \(String(cString: errbuf))")
+            throw PacketError(file: interface, line: nil, message: "cannot send: \(CaptureReader.text(errbuf))")
         }
         defer { pcap_close(output) }
         let status = pcap_activate(output)
