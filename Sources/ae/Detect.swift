@@ -226,12 +226,11 @@ final class ModelRun {
     let quotedFeatureNames: [String]
     private let frozen: FrozenModel
     /// Rows scored at once, at most: the dense kernel then reads each block of a layer's weights
-    /// from the nearest cache for all but the first pair of rows (the six products of the
-    /// 115-64-32-16 network: about 0.9 µs a row in pairs, 0.65 µs sixteen at a time, machine A).
-    /// Between passes the extractor's streams push the weights (80 KB) out of the first-level
-    /// cache, so fewer, larger passes pay that less often: 64 against 16 made `ae detect` 1.02×
-    /// faster on the ×20 capture and 1.04× on the gateway capture, where the queue's rows are
-    /// shared among its devices' models; 32 and 128 were no different from 64.
+    /// from the nearest cache for all but the first group of rows (two rows at a time with
+    /// AVX2, four with AVX-512). Between passes the extractor's streams push the weights (80 KB)
+    /// out of the first-level cache, so fewer, larger passes pay that less often: 64 against 16
+    /// made `ae detect` 1.02× faster on the ×20 capture and 1.04× on the gateway capture, where
+    /// the queue's rows are shared among its devices' models; 32 and 128 were no different from 64.
     static let capacity = 64
     /// For each model input, its column in the extractor's row; nil when they are the same
     /// (a model of all 115 features in the extractor's order, as `ae train` makes from `ae
@@ -240,7 +239,7 @@ final class ModelRun {
     /// Plain memory, not arrays: an array's every write checked that it was not shared (a call
     /// into the Swift runtime, several a packet), and nothing here is.
     /// `n`: a row gathered in the model's column order, when `columns` is not nil.
-    private let raw: UnsafeMutablePointer<Double>
+    private let raw: UnsafeMutablePointer<Double>?
     /// `capacity × n`: the staged rows, scaled.
     let scaled: UnsafeMutablePointer<Float>
     /// `capacity`: the staged rows' MSEs, after `scoreStaged`.
@@ -266,26 +265,28 @@ final class ModelRun {
         quotedFeatureNames = model.featureNames.map(DeviceRun.quoted)
         frozen = FrozenModel(model)
         let n = columns.count
+        func zeroed<T: Numeric>(_ count: Int) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: count)
+            p.initialize(repeating: 0, count: count)
+            return p
+        }
         if columns == Array(0..<n) {
             self.columns = nil
+            raw = nil
         } else {
             self.columns = .allocate(capacity: n)
             self.columns!.initialize(from: columns, count: n)
+            raw = zeroed(n)
         }
-        raw = .allocate(capacity: n)
-        raw.initialize(repeating: 0, count: n)
-        scaled = .allocate(capacity: Self.capacity * n)
-        scaled.initialize(repeating: 0, count: Self.capacity * n)
-        errors = .allocate(capacity: Self.capacity)
-        errors.initialize(repeating: 0, count: Self.capacity)
-        activations = .allocate(capacity: Self.capacity * frozen.activationsPerRow)
-        activations.initialize(repeating: 0, count: Self.capacity * frozen.activationsPerRow)
+        scaled = zeroed(Self.capacity * n)
+        errors = zeroed(Self.capacity)
+        activations = zeroed(Self.capacity * frozen.activationsPerRow)
         reconstruction = UnsafePointer(activations)
     }
 
     deinit {
         columns?.deallocate()
-        raw.deallocate()
+        raw?.deallocate()
         scaled.deallocate()
         errors.deallocate()
         activations.deallocate()
@@ -296,7 +297,7 @@ final class ModelRun {
         precondition(staged < Self.capacity)
         let n = frozen.inputSize, slot = staged
         var values = row
-        if let columns {
+        if let columns, let raw {
             for j in 0..<n { raw[j] = row[columns[j]] }
             values = UnsafePointer(raw)
         }
